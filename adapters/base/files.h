@@ -1,0 +1,24 @@
+// File helpers with the durability a daemon that runs for years needs.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "adapters/base/expected.h"
+
+namespace fep {
+
+// Reads a small file whole (secrets, tokens). Trailing whitespace and newlines are dropped.
+Expected<std::string> read_secret_file(const std::filesystem::path& path);
+
+// Reads a whole file as is.
+Expected<std::string> read_file(const std::filesystem::path& path);
+
+// Writes to a temporary file beside `path`, fsyncs it, renames it over `path`, fsyncs the folder.
+Status write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+// Creates the directory and its parents when missing.
+Status ensure_directory(const std::filesystem::path& path);
+
+}  // namespace fep

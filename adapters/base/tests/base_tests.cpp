@@ -1,0 +1,41 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "adapters/base/clock.h"
+#include "adapters/base/digest.h"
+#include "adapters/base/files.h"
+
+using namespace fep;
+
+TEST_CASE("sha256 of a known string") {
+  Sha256 h;
+  h.update("abc");
+  CHECK(h.hex_digest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("ids follow the protocol alphabet") {
+  CHECK(is_valid_id("R-SCJG-0001"));
+  CHECK(is_valid_id("B.2026_11-20"));
+  CHECK_FALSE(is_valid_id(""));
+  CHECK_FALSE(is_valid_id("a/b"));
+  CHECK_FALSE(is_valid_id(std::string(129, 'a')));
+}
+
+TEST_CASE("uuids are version 4 and distinct") {
+  auto a = new_uuid(), b = new_uuid();
+  CHECK(a.size() == 36);
+  CHECK(a[14] == '4');
+  CHECK(a != b);
+}
+
+TEST_CASE("atomic write then secret read trims the newline") {
+  auto dir = std::filesystem::temp_directory_path() / ("fep-base-" + new_uuid());
+  REQUIRE(ensure_directory(dir).ok());
+  REQUIRE(write_file_atomic(dir / "token", "s3cret\n").ok());
+  auto s = read_secret_file(dir / "token");
+  REQUIRE(s.ok());
+  CHECK(*s == "s3cret");
+  CHECK_FALSE(read_secret_file(dir / "missing").ok());
+  std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,84 @@
+// unixODBC behind RAII handles: connections, prepared statements with bound values, diagnostics
+// classified by SQLSTATE class.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/base/expected.h"
+
+namespace fep::odbc {
+
+// What a caller can do about a database error.
+enum class ErrorClass {
+  reconnect,   // 08xxx, or the connection is gone: drop the connection and try again later
+  retry,       // 40xxx (serialization failure, deadlock), HYT00/HYT01 timeouts: retry the work
+  constraint,  // 23xxx: the data violates a constraint; will not fix itself
+  data,        // 22xxx: a value the database does not accept; will not fix itself
+  statement,   // anything else: the statement is wrong for this database; will not fix itself
+};
+
+struct DbError {
+  std::string sqlstate;  // first diagnostic record's SQLSTATE, "" when none
+  int native_error = 0;
+  std::string message;   // "[SQLSTATE] driver message" of every diagnostic record, joined
+  ErrorClass error_class = ErrorClass::statement;
+};
+
+template <class T>
+using DbExpected = Expected<T, DbError>;
+
+ErrorClass classify_sqlstate(std::string_view sqlstate);
+
+// One value bound to a statement parameter.
+struct Param {
+  enum class Kind { null, text, binary };
+  Kind kind = Kind::null;
+  std::string_view data;  // UTF-8 text or raw bytes; must outlive execute()
+
+  static Param null_value() { return {}; }
+  static Param text(std::string_view s) { return {Kind::text, s}; }
+  static Param binary(std::string_view b) { return {Kind::binary, b}; }
+};
+
+class Statement {
+ public:
+  virtual ~Statement() = default;
+  // Binds `params` (one per `?`, in order) and executes the prepared statement.
+  virtual DbExpected<void> execute(const std::vector<Param>& params) = 0;
+  // Rows changed by the last execute (SQLRowCount).
+  virtual DbExpected<int64_t> rows_affected() = 0;
+  // Moves to the next result row: true when there is one.
+  virtual DbExpected<bool> fetch() = 0;
+  // Column `index` (0-based) of the current row as text; nullopt for NULL.
+  virtual DbExpected<std::optional<std::string>> get_text(int index) = 0;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual std::string dbms_name() const = 0;         // SQLGetInfo(SQL_DBMS_NAME)
+  virtual std::string identifier_quote() const = 0;  // SQLGetInfo(SQL_IDENTIFIER_QUOTE_CHAR)
+
+  // Autocommit is off after open(): work happens in explicit transactions.
+  virtual DbExpected<void> commit() = 0;
+  virtual DbExpected<void> rollback() = 0;
+
+  virtual DbExpected<void> execute(const std::string& sql) = 0;
+  virtual DbExpected<std::unique_ptr<Statement>> prepare(const std::string& sql) = 0;
+
+  // Catalog questions answered by the driver (SQLTables, SQLColumns), not by SQL text.
+  virtual DbExpected<bool> table_exists(const std::string& table) = 0;
+  virtual DbExpected<std::vector<std::string>> column_names(const std::string& table) = 0;
+};
+
+// Connects with `connection_string`; a `password`, when given, is appended as PWD={...}
+// and never appears in an error message.
+DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_string,
+                                                const std::optional<std::string>& password);
+
+}  // namespace fep::odbc

@@ -1,0 +1,83 @@
+// The agent's configuration: loaded once from YAML, validated, then passed down read-only.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/base/expected.h"
+
+namespace fep {
+
+struct NodeConfig {
+  std::string id;
+};
+
+struct ExchangeConfig {
+  std::string url;  // base URL, no trailing slash
+  std::filesystem::path token_file;
+  std::string token;  // read from token_file at load; never logged
+  bool allow_insecure_http = false;
+  std::chrono::seconds connect_timeout{15};
+  // A transfer slower than low_speed_bytes per second for low_speed_time is abandoned.
+  long low_speed_bytes = 1;
+  std::chrono::seconds low_speed_time{60};
+  int max_attempts = 4;  // per request, for transient failures
+  std::chrono::milliseconds retry_base{500};
+  std::chrono::milliseconds retry_cap{30000};
+};
+
+enum class TargetType { odbc, folder };
+
+struct TargetConfig {
+  std::string name;
+  TargetType type = TargetType::odbc;
+  // odbc
+  std::string connection;
+  std::optional<std::filesystem::path> password_file;
+  std::optional<std::string> password;  // read from password_file at load; never logged
+  std::optional<std::string> dialect;   // sqlite|postgresql|mysql|dm|kingbase
+  // folder
+  std::filesystem::path path;
+};
+
+struct ResourceConfig {
+  std::string id;
+  std::string target;
+  std::optional<std::string> table;  // default: the manifest's table name
+  std::optional<std::string> path;   // default: the resource id
+  std::optional<std::string> schedule;
+};
+
+struct StatusConfig {
+  std::string listen = "127.0.0.1:8470";
+};
+
+struct Config {
+  std::filesystem::path source;  // the file it was loaded from
+  NodeConfig node;
+  ExchangeConfig exchange;
+  std::filesystem::path state_dir = "/var/lib/fep-agent";
+  std::map<std::string, TargetConfig> targets;
+  std::vector<ResourceConfig> resources;
+  StatusConfig status;
+
+  const ResourceConfig* find_resource(const std::string& id) const;
+  const TargetConfig* find_target(const std::string& name) const;
+};
+
+// Loads and validates `path`. Errors name the key path and the file's line and column:
+// "agent.yaml:12:5: targets.local_db.dialect: unknown value \"oracle\" (one of: ...)".
+Expected<Config> load_config(const std::filesystem::path& path);
+
+// Same, from YAML text (`name` is used in messages). Secret files are still read from disk.
+Expected<Config> parse_config(const std::string& yaml, const std::string& name);
+
+// The reference of every key: section, key, type, default, description (from the same tables
+// that drive parsing), as Markdown.
+std::string config_reference_markdown();
+
+}  // namespace fep

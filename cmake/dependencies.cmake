@@ -1,0 +1,18 @@
+# Every dependency is a Debian 12 package (scripts/install-deps installs them).
+find_package(PkgConfig REQUIRED)
+find_package(CURL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(ODBC REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(LibArchive REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(doctest REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+
+add_library(fep_doctest_main STATIC ${CMAKE_SOURCE_DIR}/tests/doctest_main.cpp)
+target_link_libraries(fep_doctest_main PUBLIC doctest::doctest)

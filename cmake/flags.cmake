@@ -1,0 +1,14 @@
+# Flags shared by every target of ours (not by third-party headers).
+add_library(fep_flags INTERFACE)
+target_compile_options(fep_flags INTERFACE -Wall -Wextra -Werror -Wpedantic)
+target_compile_definitions(fep_flags INTERFACE
+  FEP_VERSION="${PROJECT_VERSION}")
+
+# A test executable of one module: doctest sources, linked to the module, registered with CTest.
+function(fep_add_unit_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE fep_flags fep_doctest_main ${ARG_LIBS})
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS unit)
+endfunction()
