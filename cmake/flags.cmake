@@ -1,6 +1,10 @@
 # Flags shared by every target of ours (not by third-party headers).
 add_library(fep_flags INTERFACE)
 target_compile_options(fep_flags INTERFACE -Wall -Wextra -Werror -Wpedantic)
+# GCC 12 reports std::string concatenation as overlapping memcpy at -O2 (GCC bug 105329).
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  target_compile_options(fep_flags INTERFACE -Wno-restrict)
+endif()
 target_compile_definitions(fep_flags INTERFACE
   FEP_VERSION="${PROJECT_VERSION}")
 

@@ -9,17 +9,21 @@
 
 namespace fep {
 
-void Sha256::Free::operator()(void* ctx) const { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx)); }
+void Hasher::Free::operator()(void* ctx) const { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx)); }
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), EVP_sha256(), nullptr);
+Hasher::Hasher(const char* algorithm) {
+  const EVP_MD* md = EVP_get_digestbyname(algorithm);
+  if (!md) return;
+  ctx_.reset(EVP_MD_CTX_new());
+  if (ctx_ && EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), md, nullptr) != 1)
+    ctx_.reset();
 }
 
-void Sha256::update(const void* data, size_t size) {
+void Hasher::update(const void* data, size_t size) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_.get()), data, size);
 }
 
-std::string Sha256::hex_digest() {
+std::string Hasher::hex_digest() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), md, &len);

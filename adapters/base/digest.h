@@ -1,4 +1,4 @@
-// Streaming SHA-256 over OpenSSL's EVP interface.
+// Streaming digests (SHA-256, SM3) over OpenSSL's EVP interface.
 #pragma once
 
 #include <filesystem>
@@ -10,9 +10,11 @@
 
 namespace fep {
 
-class Sha256 {
+class Hasher {
  public:
-  Sha256();
+  // `algorithm` is an OpenSSL digest name ("SHA256", "SM3"); check available() before use.
+  explicit Hasher(const char* algorithm);
+  bool available() const { return ctx_ != nullptr; }
   void update(const void* data, size_t size);
   void update(std::string_view s) { update(s.data(), s.size()); }
   // Lowercase hex of the digest; the hasher cannot be updated afterwards.
@@ -23,6 +25,11 @@ class Sha256 {
     void operator()(void* ctx) const;
   };
   std::unique_ptr<void, Free> ctx_;
+};
+
+class Sha256 : public Hasher {
+ public:
+  Sha256() : Hasher("SHA256") {}
 };
 
 // SHA-256 of a whole file, read in blocks.

@@ -27,17 +27,20 @@ class Dialect {
   virtual std::string column_type(const ColumnType& type) const = 0;
   virtual std::string create_table(const TableSchema& schema) const;
   // INSERT INTO t (c1, c2, ...) VALUES (?, ?, ...) in `columns` order.
-  virtual std::string insert(const std::string& table, const std::vector<std::string>& columns) const;
-  // Insert or replace by primary key, parameters in `columns` order.
-  virtual std::string upsert(const TableSchema& schema, const std::vector<std::string>& columns) const = 0;
-  // DELETE ... WHERE pk1 = ? AND pk2 = ?, parameters in primary-key order.
+  virtual std::string insert(const std::string& table,
+                             const std::vector<std::string>& columns) const;
+  // Insert or replace by primary key (which must not be empty), parameters in `columns` order.
+  virtual std::string upsert(const TableSchema& schema,
+                             const std::vector<std::string>& columns) const = 0;
+  // DELETE ... WHERE pk1 = ? AND pk2 = ?, parameters in primary-key order (a key is required).
   virtual std::string delete_by_key(const TableSchema& schema) const;
   virtual std::string delete_all(const std::string& table) const;
 
-  // Bookkeeping: columns batch_id (primary key), resource_id, seq, row_count, deleted_count, applied_at.
+  // Bookkeeping: columns batch_id (primary key), resource_id, seq, row_count, deleted_count,
+  // applied_at.
   virtual std::string create_bookkeeping() const;
-  std::string insert_bookkeeping() const;           // 6 parameters in the order above
-  std::string select_bookkeeping() const;           // WHERE batch_id = ?; returns row_count, deleted_count
+  std::string insert_bookkeeping() const;  // 6 parameters in the order above
+  std::string select_bookkeeping() const;  // WHERE batch_id = ?; returns row_count, deleted_count
 
  protected:
   std::string quote_;

@@ -23,9 +23,9 @@ enum class ErrorClass {
 };
 
 struct DbError {
-  std::string sqlstate;  // first diagnostic record's SQLSTATE, "" when none
+  std::string sqlstate;  // first non-warning (not 01xxx) record's SQLSTATE, "" when none
   int native_error = 0;
-  std::string message;   // "[SQLSTATE] driver message" of every diagnostic record, joined
+  std::string message;  // "[SQLSTATE] driver message" of every diagnostic record, joined
   ErrorClass error_class = ErrorClass::statement;
 };
 
@@ -54,7 +54,8 @@ class Statement {
   virtual DbExpected<int64_t> rows_affected() = 0;
   // Moves to the next result row: true when there is one.
   virtual DbExpected<bool> fetch() = 0;
-  // Column `index` (0-based) of the current row as text; nullopt for NULL.
+  // Column `index` (0-based) of the current row as text (binary columns: their raw bytes);
+  // nullopt for NULL.
   virtual DbExpected<std::optional<std::string>> get_text(int index) = 0;
 };
 

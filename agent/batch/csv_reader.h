@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/base/expected.h"
@@ -30,7 +31,22 @@ class CsvReader {
   Expected<bool> next(CsvRecord& record);
 
  private:
-  // ... buffer state ...
+  enum class End { comma, line, eof };
+
+  // Makes buf_[pos_] readable: false at the end of input.
+  Expected<bool> more();
+  Status skip_bom();
+  Expected<End> unquoted(std::string& out);
+  Expected<End> quoted(std::string& out, uint64_t start_line);
+  Expected<End> terminator(bool after_quote);
+  Unexpected<Error> error(uint64_t line, std::string_view what) const;
+
+  ByteSource& source_;
+  std::vector<char> buf_;
+  size_t pos_ = 0, len_ = 0;
+  uint64_t line_ = 1;  // physical line of buf_[pos_]
+  bool eof_ = false;
+  bool started_ = false;
 };
 
 }  // namespace fep

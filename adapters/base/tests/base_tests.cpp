@@ -39,3 +39,10 @@ TEST_CASE("atomic write then secret read trims the newline") {
   CHECK_FALSE(read_secret_file(dir / "missing").ok());
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("sm3 of a known string (GB/T 32905 example)") {
+  Hasher h("SM3");
+  REQUIRE(h.available());
+  h.update("abc");
+  CHECK(h.hex_digest() == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+}

@@ -1,0 +1,25 @@
+// Turning ODBC diagnostic records into DbError (internal to adapters/odbc).
+#pragma once
+
+#include <sql.h>
+
+#include <string>
+#include <string_view>
+
+#include "adapters/odbc/odbc.h"
+
+namespace fep::odbc {
+
+// Collects every diagnostic record of `handle` after a call that returned `rc`; `call` names the
+// ODBC function for the rare failure without records. `sqlite` applies the SQLite driver's
+// native-code rules; a non-empty `secret` is scrubbed from the message.
+DbError diagnose(SQLSMALLINT handle_type, SQLHANDLE handle, SQLRETURN rc, std::string_view call,
+                 bool sqlite = false, std::string_view secret = {});
+
+// A DbError of our own making (no driver involved), classified as a statement error.
+DbError own_error(std::string message);
+
+// Replaces every occurrence of `secret` (and of its }}-escaped spelling) with "***".
+std::string scrub(std::string text, std::string_view secret);
+
+}  // namespace fep::odbc

@@ -1,0 +1,15 @@
+// The CLI's commands, each returning the process exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "agent/config/config.h"
+
+namespace fep::app {
+
+int run_sync_once(const Config& config, const std::optional<std::string>& resource);
+int run_status(const Config& config, bool json);
+int run_check_config(const Config& config);
+
+}  // namespace fep::app

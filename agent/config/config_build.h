@@ -1,0 +1,30 @@
+// Turning checked sections into Config (internal to fep_config).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "agent/config/config.h"
+#include "agent/config/config_walk.h"
+
+namespace fep::config {
+
+struct BuildContext {
+  Diagnostics& diag;
+  std::filesystem::path base_dir;         // relative paths in the file are relative to its folder
+  std::set<std::string> untyped_targets;  // type missing or invalid: skip checks that need it
+};
+
+std::filesystem::path resolve(const BuildContext& ctx, const std::string& path);
+
+// Reads a secret file named by `key` of `section`; on failure reports it under that key.
+// The message names the file and the reason, never the content.
+std::optional<std::string> read_secret(const Section& section, std::string_view key,
+                                       const std::filesystem::path& file, BuildContext& ctx);
+
+void build_targets(const Section& top, BuildContext& ctx, Config& config);
+void build_resources(const Section& top, BuildContext& ctx, Config& config);
+
+}  // namespace fep::config

@@ -1,0 +1,167 @@
+// load_config / parse_config: YAML text to a validated Config. yaml-cpp throws; nothing leaves
+// here.
+#include <exception>
+#include <system_error>
+
+#include "adapters/base/clock.h"
+#include "adapters/base/files.h"
+#include "agent/config/config.h"
+#include "agent/config/config_build.h"
+#include "agent/config/config_values.h"
+
+namespace fep {
+namespace config {
+
+std::filesystem::path resolve(const BuildContext& ctx, const std::string& path) {
+  const std::filesystem::path p(path);
+  return (p.is_absolute() ? p : ctx.base_dir / p).lexically_normal();
+}
+
+std::optional<std::string> read_secret(const Section& section, std::string_view key,
+                                       const std::filesystem::path& file, BuildContext& ctx) {
+  auto secret = read_secret_file(file);
+  if (secret) return std::move(*secret);
+  ctx.diag.error(section.mark(key), section.path(key), secret.error().message);
+  return std::nullopt;
+}
+
+namespace {
+
+void build_node(const Section& top, BuildContext& ctx, Config& config) {
+  const auto node = check_map(top.node("node"), kNodeSection, "node", ctx.diag);
+  if (!node.given("id")) return;
+  config.node.id = node.text("id");
+  if (!is_valid_id(config.node.id))
+    ctx.diag.error(node.mark("id"), node.path("id"), "must be 1-128 characters of [A-Za-z0-9._-]");
+}
+
+// A positive duration; `whole_seconds` for the settings config.h keeps in seconds.
+bool check_duration(const Section& s, std::string_view key, bool whole_seconds, Diagnostics& diag) {
+  const auto d = s.duration(key);
+  if (d.count() <= 0) {
+    diag.error(s.mark(key), s.path(key), "must be more than 0");
+    return false;
+  }
+  if (whole_seconds && d.count() % 1000 != 0) {
+    diag.error(s.mark(key), s.path(key), "must be whole seconds");
+    return false;
+  }
+  return true;
+}
+
+void build_exchange(const Section& top, BuildContext& ctx, Config& config) {
+  const auto ex = check_map(top.node("exchange"), kExchangeSection, "exchange", ctx.diag);
+  auto& out = config.exchange;
+  out.allow_insecure_http = ex.boolean("allow_insecure_http");
+  if (ex.given("url")) {
+    // The URL is not echoed: it may carry credentials.
+    if (auto error = check_url(ex.text("url"), out.allow_insecure_http))
+      ctx.diag.error(ex.mark("url"), ex.path("url"), *error);
+    else
+      out.url = normalize_url(ex.text("url"));
+  }
+  if (ex.given("token_file")) {
+    out.token_file = resolve(ctx, ex.text("token_file"));
+    if (auto token = read_secret(ex, "token_file", out.token_file, ctx))
+      out.token = std::move(*token);
+  }
+  using std::chrono::duration_cast;
+  if (check_duration(ex, "connect_timeout", true, ctx.diag))
+    out.connect_timeout = duration_cast<std::chrono::seconds>(ex.duration("connect_timeout"));
+  if (check_duration(ex, "low_speed_time", true, ctx.diag))
+    out.low_speed_time = duration_cast<std::chrono::seconds>(ex.duration("low_speed_time"));
+  if (ex.integer("low_speed_limit") < 0 || ex.integer("low_speed_limit") > 1'000'000'000'000)
+    ctx.diag.error(ex.mark("low_speed_limit"), ex.path("low_speed_limit"),
+                   "must be 0 (off) to 1000000000000 bytes per second");
+  else
+    out.low_speed_bytes = static_cast<long>(ex.integer("low_speed_limit"));
+  if (ex.integer("max_attempts") < 1 || ex.integer("max_attempts") > 100)
+    ctx.diag.error(ex.mark("max_attempts"), ex.path("max_attempts"), "must be 1 to 100");
+  else
+    out.max_attempts = static_cast<int>(ex.integer("max_attempts"));
+  const bool base_ok = check_duration(ex, "retry_base", false, ctx.diag);
+  const bool cap_ok = check_duration(ex, "retry_cap", false, ctx.diag);
+  if (base_ok && cap_ok && ex.duration("retry_cap") < ex.duration("retry_base"))
+    ctx.diag.error(ex.mark("retry_cap"), ex.path("retry_cap"), "must be at least retry_base");
+  out.retry_base = ex.duration("retry_base");
+  out.retry_cap = ex.duration("retry_cap");
+}
+
+void build_status(const Section& top, BuildContext& ctx, Config& config) {
+  // Absent: check an empty map, which yields the table's defaults.
+  const auto node = top.given("status") ? top.node("status") : YAML::Node(YAML::NodeType::Map);
+  const auto status = check_map(node, kStatusSection, "status", ctx.diag);
+  if (auto error = check_listen(status.text("listen")))
+    ctx.diag.error(status.mark("listen"), status.path("listen"), *error);
+  else
+    config.status.listen = status.text("listen");
+}
+
+Expected<Config> parse_document(const std::string& yaml, const std::string& name) {
+  Diagnostics diag(name);
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(yaml);
+  } catch (const YAML::ParserException& e) {
+    diag.error({e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
+    return fail(diag.text());
+  }
+  if (docs.empty() || docs.front().IsNull()) {
+    diag.error({}, "",
+               "the file is empty (expected a map with keys: " + kTopSection.key_list() + ")");
+    return fail(diag.text());
+  }
+  if (docs.size() > 1) diag.error(mark_of(docs[1]), "", "only one YAML document is allowed");
+  if (!docs.front().IsMap()) {
+    diag.error(mark_of(docs.front()), "",
+               "expected a map at the top level, found " + std::string(describe(docs.front())));
+    return fail(diag.text());
+  }
+
+  Config config;
+  std::error_code ec;
+  config.source = std::filesystem::absolute(name, ec).lexically_normal();
+  if (ec) config.source = name;
+  BuildContext ctx{diag, config.source.parent_path(), {}};
+
+  const auto top = check_map(docs.front(), kTopSection, "", diag);
+  if (top.given("node")) build_node(top, ctx, config);
+  if (top.given("exchange")) build_exchange(top, ctx, config);
+  config.state_dir = resolve(ctx, top.text("state_dir"));
+  if (top.given("targets")) build_targets(top, ctx, config);
+  if (top.given("resources")) build_resources(top, ctx, config);
+  build_status(top, ctx, config);
+  if (!diag.empty()) return fail(diag.text());
+  return config;
+}
+
+}  // namespace
+}  // namespace config
+
+const ResourceConfig* Config::find_resource(const std::string& id) const {
+  for (const auto& r : resources)
+    if (r.id == id) return &r;
+  return nullptr;
+}
+
+const TargetConfig* Config::find_target(const std::string& name) const {
+  const auto it = targets.find(name);
+  return it == targets.end() ? nullptr : &it->second;
+}
+
+Expected<Config> parse_config(const std::string& yaml, const std::string& name) {
+  try {
+    return config::parse_document(yaml, name);
+  } catch (const std::exception& e) {
+    // yaml-cpp may throw beyond parsing (e.g. on a malformed node); keep it inside this module.
+    return fail(name + ": cannot load the configuration: " + e.what());
+  }
+}
+
+Expected<Config> load_config(const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text) return fail(text.error().message);
+  return parse_config(*text, path.string());
+}
+
+}  // namespace fep

@@ -1,0 +1,183 @@
+// The tables. Defaults here must match the member initialisers in config.h (a test checks it).
+#include "agent/config/config_schema.h"
+
+#include <string>
+
+#include "agent/config/config.h"
+
+namespace fep::config {
+namespace {
+
+using enum ValueType;
+
+constexpr KeySpec kTopKeys[] = {
+    {"node", map, true, "", "This machine's identity on the exchange."},
+    {"exchange", map, true, "", "The city exchange platform to pull batches from."},
+    {"state_dir", path, false, "/var/lib/fep-agent",
+     "Where the agent keeps its state database and work files. A relative path is resolved "
+     "against the config file's directory."},
+    {"targets", map, true, "",
+     "Named destinations, at least one. Names are [A-Za-z0-9_-]+; each target's `type` decides "
+     "its other keys."},
+    {"resources", list, true, "",
+     "The resources to pull and where each goes; may be empty (`[]`)."},
+    {"status", map, false, "", "The local status endpoint."},
+};
+
+constexpr KeySpec kNodeKeys[] = {
+    {"id", string, true, "",
+     "This node's id as registered on the exchange: 1-128 characters of [A-Za-z0-9._-]."},
+};
+
+constexpr KeySpec kExchangeKeys[] = {
+    {"url", string, true, "",
+     "Base URL of the exchange API; https:// (http:// only with allow_insecure_http). A trailing "
+     "'/' is dropped."},
+    {"token_file", path, true, "",
+     "File holding this node's API token, read at start and never logged. A relative path is "
+     "resolved against the config file's directory."},
+    {"allow_insecure_http", boolean, false, "false",
+     "Permit an http:// URL (tests, loopback). The token then travels in clear text."},
+    {"connect_timeout", duration, false, "15s", "Time allowed to connect (whole seconds)."},
+    {"low_speed_limit", integer, false, "1",
+     "Bytes per second below which a transfer counts as stalled; 0 disables the check."},
+    {"low_speed_time", duration, false, "60s",
+     "How long a transfer may stay below low_speed_limit before it is abandoned (whole seconds)."},
+    {"max_attempts", integer, false, "4", "Attempts per request for transient failures, 1-100."},
+    {"retry_base", duration, false, "500ms", "First retry delay; it doubles on every retry."},
+    {"retry_cap", duration, false, "30s", "Longest retry delay (>= retry_base)."},
+};
+
+constexpr KeySpec kOdbcTargetKeys[] = {
+    {"type", string, true, "", "The kind of target.", "odbc|folder"},
+    {"connection", string, true, "",
+     "ODBC connection string. Never printed; keep the password in password_file."},
+    {"password_file", path, false, "",
+     "File holding the database password, read at start, passed as PWD and never logged; the "
+     "connection string must then have no PWD/Password part. A relative path is resolved "
+     "against the config file's directory."},
+    {"dialect", string, false, "",
+     "SQL dialect of the database; detected from the driver when absent.",
+     "sqlite|postgresql|mysql|dm|kingbase"},
+};
+
+constexpr KeySpec kFolderTargetKeys[] = {
+    {"type", string, true, "", "The kind of target.", "odbc|folder"},
+    {"path", path, true, "",
+     "Root folder; each resource gets a subfolder. A relative path is resolved against the "
+     "config file's directory."},
+};
+
+constexpr KeySpec kResourceKeys[] = {
+    {"id", string, true, "", "Resource id on the exchange: 1-128 characters of [A-Za-z0-9._-]."},
+    {"target", string, true, "",
+     "Name of the target (under `targets`) the resource is written to."},
+    {"table", string, false, "",
+     "odbc targets: table to write; default: the manifest's table name. "
+     "[A-Za-z][A-Za-z0-9_]{0,62}."},
+    {"path", string, false, "",
+     "folder targets: subfolder below the target's path, relative, no '..'; default: the resource "
+     "id."},
+    {"schedule", string, false, "", "How often to pull: \"every <n><unit>\" (ms|s|m|h), >= 1s."},
+};
+
+constexpr KeySpec kStatusKeys[] = {
+    {"listen", string, false, "127.0.0.1:8470",
+     "host:port of the status HTTP endpoint (IPv6 in brackets)."},
+};
+
+}  // namespace
+
+const SectionSpec kTopSection{"", "The top level of the file.", kTopKeys};
+const SectionSpec kNodeSection{"node", "This front-end machine.", kNodeKeys};
+const SectionSpec kExchangeSection{"exchange", "The exchange platform and how requests retry.",
+                                   kExchangeKeys};
+const SectionSpec kOdbcTargetSection{"targets.<name> (type: odbc)", "A database reached over ODBC.",
+                                     kOdbcTargetKeys};
+const SectionSpec kFolderTargetSection{"targets.<name> (type: folder)",
+                                       "A local folder receiving files.", kFolderTargetKeys};
+const SectionSpec kResourceSection{"resources[]", "One resource to pull.", kResourceKeys};
+const SectionSpec kStatusSection{"status", "The status endpoint.", kStatusKeys};
+
+std::span<const SectionSpec* const> all_sections() {
+  static const SectionSpec* const kAll[] = {
+      &kTopSection,          &kNodeSection,     &kExchangeSection, &kOdbcTargetSection,
+      &kFolderTargetSection, &kResourceSection, &kStatusSection};
+  return kAll;
+}
+
+std::string_view type_name(ValueType type) {
+  switch (type) {
+    case string:
+      return "string";
+    case path:
+      return "path";
+    case boolean:
+      return "boolean";
+    case integer:
+      return "integer";
+    case duration:
+      return "duration";
+    case map:
+      return "map";
+    case list:
+      return "list";
+  }
+  return "?";
+}
+
+const KeySpec* SectionSpec::find(std::string_view key) const {
+  for (const auto& k : keys)
+    if (k.key == key) return &k;
+  return nullptr;
+}
+
+std::string SectionSpec::key_list() const {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + std::string(k.key);
+  return out;
+}
+
+}  // namespace fep::config
+
+namespace fep {
+namespace {
+
+// Markdown tables break on '|'.
+std::string cell(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string config_reference_markdown() {
+  std::string md =
+      "# fep-agent configuration reference\n\nDurations are an integer and a unit: "
+      "`ms`, `s`, `m` or `h` (`500ms`, `15s`, `2m`). Booleans are `true` or `false`. "
+      "Unknown keys are errors.\n";
+  for (const auto* section : config::all_sections()) {
+    md += "\n## " + std::string(section->name.empty() ? "Top level" : section->name) + "\n\n";
+    md += std::string(section->description) + "\n\n";
+    md += "| Key | Type | Required | Default | Description |\n|---|---|---|---|---|\n";
+    for (const auto& k : section->keys) {
+      std::string description(k.description);
+      if (!k.choices.empty()) {
+        std::string choices;
+        for (char c : k.choices) choices += c == '|' ? std::string(", ") : std::string(1, c);
+        description += " One of: " + choices + ".";
+      }
+      md += "| `" + std::string(k.key) + "` | " + std::string(config::type_name(k.type)) + " | " +
+            (k.required ? "yes" : "no") + " | " +
+            (k.default_value.empty() ? "" : "`" + std::string(k.default_value) + "`") + " | " +
+            cell(description) + " |\n";
+    }
+  }
+  return md;
+}
+
+}  // namespace fep

@@ -1,0 +1,210 @@
+#include "agent/exchange/exchange_client.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+namespace fep {
+namespace {
+
+using nlohmann::json;
+
+bool is_transient_status(long status) {
+  return status == 408 || status == 429 || status >= 500;
+}
+
+std::optional<std::chrono::seconds> parse_retry_after(const http::Response& r) {
+  const std::string* v = r.header("retry-after");
+  if (!v) return std::nullopt;
+  long secs = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), secs);
+  // The HTTP-date form is rare for APIs; it falls back to our own backoff.
+  if (ec != std::errc() || p != v->data() + v->size() || secs < 0) return std::nullopt;
+  return std::chrono::seconds(secs);
+}
+
+std::string body_excerpt(const std::string& body) {
+  constexpr size_t kMax = 200;
+  return body.size() <= kMax ? body : body.substr(0, kMax) + "...";
+}
+
+ExchangeError make_error(Failure failure, long http_status, std::string message) {
+  ExchangeError e;
+  e.failure = failure;
+  e.http_status = http_status;
+  e.message = std::move(message);
+  return e;
+}
+
+ExchangeError protocol_error(const std::string& what, const std::string& detail) {
+  return make_error(Failure::permanent, 0, what + ": " + detail);
+}
+
+std::string string_field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+ExchangeError error_from_response(const std::string& what, const http::Response& response) {
+  ExchangeError e;
+  e.http_status = response.status;
+  e.failure = is_transient_status(response.status) ? Failure::transient : Failure::permanent;
+  e.retry_after = parse_retry_after(response);
+  std::string detail;
+  auto body = json::parse(response.body, nullptr, false);
+  if (!body.is_discarded() && body.is_object() && body.contains("error") &&
+      body["error"].is_object()) {
+    e.code = string_field(body["error"], "code");
+    detail = string_field(body["error"], "message");
+  }
+  e.message = what + ": HTTP " + std::to_string(response.status);
+  if (!e.code.empty()) e.message += " " + e.code;
+  if (!detail.empty())
+    e.message += ": " + detail;
+  else if (!response.body.empty() && e.code.empty())
+    e.message += ": " + body_excerpt(response.body);
+  if (response.status == 401)
+    e.message += " (the node token was refused: check exchange.token_file and node.id)";
+  return e;
+}
+
+ExchangeClient::ExchangeClient(const Config& config, const StopSource& stop)
+    : config_(config),
+      stop_(stop),
+      http_(http::ClientOptions{config.exchange.connect_timeout, config.exchange.low_speed_bytes,
+                                config.exchange.low_speed_time, "fep-agent/" FEP_VERSION,
+                                std::nullopt}),
+      backoff_(config.exchange.retry_base, config.exchange.retry_cap) {}
+
+std::vector<std::string> ExchangeClient::headers() const {
+  return {"Authorization: Bearer " + config_.exchange.token, "X-FEP-Node: " + config_.node.id,
+          "Accept: application/json"};
+}
+
+template <class F>
+auto ExchangeClient::with_retries(const std::string& what, F&& attempt) -> decltype(attempt()) {
+  for (int n = 1;; ++n) {
+    auto result = attempt();
+    if (result.ok() || result.error().failure != Failure::transient ||
+        n >= config_.exchange.max_attempts || stop_.stop_requested())
+      return result;
+    auto wait = backoff_.delay(n, result.error().retry_after);
+    (void)what;
+    if (!stop_.sleep_for(wait)) return result;
+  }
+}
+
+ExchangeExpected<http::Response> ExchangeClient::get_json(const std::string& path) {
+  return with_retries(path, [&]() -> ExchangeExpected<http::Response> {
+    auto r = http_.get(config_.exchange.url + path, headers());
+    if (!r) return Unexpected{make_error(Failure::transient, 0, r.error().message)};
+    if (r->status != 200) return Unexpected{error_from_response("GET " + path, *r)};
+    return std::move(r).value();
+  });
+}
+
+ExchangeExpected<std::vector<store::Subscription>> ExchangeClient::subscriptions() {
+  const std::string what = "GET /v1/subscriptions";
+  auto r = get_json("/v1/subscriptions");
+  if (!r) return Unexpected{r.error()};
+  auto body = json::parse(r->body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("subscriptions") ||
+      !body["subscriptions"].is_array())
+    return Unexpected{protocol_error(what, "the answer has no \"subscriptions\" array")};
+  std::vector<store::Subscription> out;
+  for (const auto& s : body["subscriptions"]) {
+    if (!s.is_object() || !s.contains("resource_id") || !s["resource_id"].is_string())
+      return Unexpected{protocol_error(what, "a subscription has no resource_id")};
+    out.push_back({string_field(s, "resource_id"), string_field(s, "name"), string_field(s, "kind"),
+                   string_field(s, "provider"), string_field(s, "share_type"),
+                   string_field(s, "status")});
+  }
+  return out;
+}
+
+ExchangeExpected<BatchPage> ExchangeClient::list_batches(const std::string& resource_id,
+                                                         int64_t after, int limit) {
+  const std::string path = "/v1/resources/" + resource_id +
+                           "/batches?after=" + std::to_string(after) +
+                           "&limit=" + std::to_string(limit);
+  auto r = get_json(path);
+  if (!r) return Unexpected{r.error()};
+  auto page = parse_batch_page(r->body, resource_id);
+  if (!page) return Unexpected{protocol_error("GET " + path, page.error().message)};
+  return std::move(page).value();
+}
+
+ExchangeExpected<std::string> ExchangeClient::manifest(const std::string& batch_id) {
+  auto r = get_json("/v1/batches/" + batch_id + "/manifest");
+  if (!r) return Unexpected{r.error()};
+  return std::move(r->body);
+}
+
+ExchangeExpected<void> ExchangeClient::download_payload(const std::string& batch_id,
+                                                        const std::string& sha256, uint64_t size,
+                                                        const std::filesystem::path& spool) {
+  const std::string path = "/v1/batches/" + batch_id + "/payload";
+  return with_retries(path, [&]() -> ExchangeExpected<void> {
+    std::error_code ec;
+    uint64_t have = std::filesystem::exists(spool, ec) ? std::filesystem::file_size(spool, ec) : 0;
+    if (ec) return Unexpected{make_error(Failure::local, 0, ec.message())};
+    if (have > size) {  // not this payload: start again
+      std::filesystem::remove(spool, ec);
+      have = 0;
+    }
+    if (have == size && size > 0) return {};
+    auto hdrs = headers();
+    if (have > 0) {
+      hdrs.push_back("Range: bytes=" + std::to_string(have) + "-");
+      hdrs.push_back("If-Range: \"" + sha256 + "\"");
+    }
+    auto r = http_.download(config_.exchange.url + path, hdrs, spool);
+    if (!r) {
+      auto failure = r.error().local ? Failure::local : Failure::transient;
+      return Unexpected{make_error(failure, 0, r.error().message)};
+    }
+    if (r->status == 200 && have > 0) {
+      // The server sent the whole payload (If-Range did not match): keep only the new copy.
+      std::filesystem::resize_file(spool, 0, ec);
+      return Unexpected{make_error(Failure::transient, 200,
+                                   "GET " + path + ": the server restarted the payload")};
+    }
+    if (r->status == 416) {
+      std::filesystem::remove(spool, ec);
+      return Unexpected{make_error(Failure::transient, 416,
+                                   "GET " + path + ": resume offset refused, starting over")};
+    }
+    if (r->status != 200 && r->status != 206)
+      return Unexpected{error_from_response("GET " + path, *r)};
+    uint64_t now_have = std::filesystem::file_size(spool, ec);
+    if (now_have < size)  // the connection closed early: resume on the next attempt
+      return Unexpected{make_error(Failure::transient, r->status,
+                                   "GET " + path + ": the transfer stopped at " +
+                                       std::to_string(now_have) + " of " + std::to_string(size) +
+                                       " bytes")};
+    return {};
+  });
+}
+
+ExchangeExpected<ReceiptAnswer> ExchangeClient::post_receipt(const std::string& body) {
+  auto hdrs = headers();
+  hdrs.push_back("Content-Type: application/json");
+  auto r = http_.post(config_.exchange.url + "/v1/receipts", hdrs, body);
+  if (!r) return Unexpected{make_error(Failure::transient, 0, r.error().message)};
+  if (r->status != 200 && r->status != 201)
+    return Unexpected{error_from_response("POST /v1/receipts", *r)};
+  return ReceiptAnswer{r->status};
+}
+
+ExchangeExpected<void> ExchangeClient::heartbeat(const std::string& body) {
+  auto hdrs = headers();
+  hdrs.push_back("Content-Type: application/json");
+  auto r = http_.post(config_.exchange.url + "/v1/heartbeat", hdrs, body);
+  if (!r) return Unexpected{make_error(Failure::transient, 0, r.error().message)};
+  if (r->status != 200) return Unexpected{error_from_response("POST /v1/heartbeat", *r)};
+  return {};
+}
+
+}  // namespace fep

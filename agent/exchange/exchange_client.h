@@ -1,0 +1,75 @@
+// The agent's side of the exchange protocol (docs/protocol.md): one method per endpoint, with
+// authentication, retries of transient failures and the platform's error bodies made readable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/base/expected.h"
+#include "adapters/base/shutdown.h"
+#include "adapters/http/http_client.h"
+#include "agent/batch/manifest.h"
+#include "agent/config/config.h"
+#include "agent/exchange/retry.h"
+#include "agent/store/state_store.h"
+
+namespace fep {
+
+// Every exchange call ends in one of three outcomes (ok is the value).
+enum class Failure {
+  transient,  // 408, 429, 5xx, connection errors, timeouts: try again later
+  permanent,  // other 4xx, or an answer the protocol does not allow
+  local,      // our side failed (disk), not the exchange
+};
+
+struct ExchangeError {
+  Failure failure = Failure::transient;
+  long http_status = 0;  // 0 when no answer came
+  std::string code;      // the platform's error code, e.g. NOT_SUBSCRIBED
+  std::string message;   // what the operator sees
+  std::optional<std::chrono::seconds> retry_after;
+};
+
+template <class T>
+using ExchangeExpected = Expected<T, ExchangeError>;
+
+struct ReceiptAnswer {
+  long http_status = 0;  // 200 or 201
+};
+
+class ExchangeClient {
+ public:
+  ExchangeClient(const Config& config, const StopSource& stop);
+
+  ExchangeExpected<std::vector<store::Subscription>> subscriptions();
+  ExchangeExpected<BatchPage> list_batches(const std::string& resource_id, int64_t after, int limit);
+  // The manifest's exact bytes (a signature covers them).
+  ExchangeExpected<std::string> manifest(const std::string& batch_id);
+  // Downloads into `spool`, resuming a partial file with Range/If-Range; stops at `size` bytes.
+  // Checking size and digest is the caller's job.
+  ExchangeExpected<void> download_payload(const std::string& batch_id, const std::string& sha256,
+                                          uint64_t size, const std::filesystem::path& spool);
+  // One attempt: the outbox decides when to try again.
+  ExchangeExpected<ReceiptAnswer> post_receipt(const std::string& body);
+  ExchangeExpected<void> heartbeat(const std::string& body);
+
+ private:
+  template <class F>
+  auto with_retries(const std::string& what, F&& attempt) -> decltype(attempt());
+  std::vector<std::string> headers() const;
+  ExchangeExpected<http::Response> get_json(const std::string& path);
+
+  const Config& config_;
+  const StopSource& stop_;
+  http::Client http_;
+  Backoff backoff_;
+};
+
+// Turns a non-2xx answer into an ExchangeError, reading {"error": {"code", "message"}}.
+ExchangeError error_from_response(const std::string& what, const http::Response& response);
+
+}  // namespace fep

@@ -1,0 +1,158 @@
+// The protocol client against an in-process HTTP server on loopback that answers like a
+// misbehaving platform would: errors with bodies, Retry-After, dropped connections, ranges.
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "adapters/base/clock.h"
+#include "adapters/base/files.h"
+#include "agent/exchange/exchange_client.h"
+
+using namespace fep;
+
+namespace {
+
+struct Server {
+  httplib::Server http;
+  int port = 0;
+  std::thread thread;
+  Server() = default;
+  void start() {
+    port = http.bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { http.listen_after_bind(); });
+  }
+  ~Server() {
+    http.stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+Config config_for(int port) {
+  Config c;
+  c.node.id = "N-1";
+  c.exchange.url = "http://127.0.0.1:" + std::to_string(port);
+  c.exchange.token = "tok";
+  c.exchange.allow_insecure_http = true;
+  c.exchange.max_attempts = 3;
+  c.exchange.retry_base = std::chrono::milliseconds(10);
+  c.exchange.retry_cap = std::chrono::milliseconds(50);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("error bodies reach the operator's message; 4xx is not retried") {
+  Server s;
+  std::atomic<int> calls{0};
+  s.http.Get("/v1/subscriptions", [&](const httplib::Request& req, httplib::Response& res) {
+    ++calls;
+    CHECK(req.get_header_value("Authorization") == "Bearer tok");
+    CHECK(req.get_header_value("X-FEP-Node") == "N-1");
+    res.status = 403;
+    res.set_content(R"({"error": {"code": "FORBIDDEN", "message": "节点未授权"}})",
+                    "application/json");
+  });
+  s.start();
+  auto config = config_for(s.port);
+  StopSource stop;
+  ExchangeClient client(config, stop);
+  auto r = client.subscriptions();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().failure == Failure::permanent);
+  CHECK(r.error().code == "FORBIDDEN");
+  CHECK(r.error().message.find("节点未授权") != std::string::npos);
+  CHECK(calls == 1);
+}
+
+TEST_CASE("503 with Retry-After is retried until it succeeds") {
+  Server s;
+  std::atomic<int> calls{0};
+  s.http.Get("/v1/subscriptions", [&](const httplib::Request&, httplib::Response& res) {
+    if (++calls < 3) {
+      res.status = 503;
+      res.set_header("Retry-After", "0");
+      return;
+    }
+    res.set_content(R"({"node": "N-1", "subscriptions": [{"resource_id": "R-1", "name": "x",
+      "kind": "table", "provider": "p", "share_type": "unconditional", "status": "approved"}]})",
+                    "application/json");
+  });
+  s.start();
+  auto config = config_for(s.port);
+  StopSource stop;
+  ExchangeClient client(config, stop);
+  auto r = client.subscriptions();
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 1);
+  CHECK((*r)[0].status == "approved");
+  CHECK(calls == 3);
+}
+
+TEST_CASE("401 is permanent and says what to check") {
+  Server s;
+  s.http.Post("/v1/receipts", [&](const httplib::Request&, httplib::Response& res) {
+    res.status = 401;
+    res.set_content(R"({"error": {"code": "UNAUTHORIZED", "message": "bad token"}})",
+                    "application/json");
+  });
+  s.start();
+  auto config = config_for(s.port);
+  StopSource stop;
+  ExchangeClient client(config, stop);
+  auto r = client.post_receipt("{}");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().failure == Failure::permanent);
+  CHECK(r.error().http_status == 401);
+  CHECK(r.error().message.find("token_file") != std::string::npos);
+}
+
+TEST_CASE("an unreachable exchange is transient") {
+  auto config = config_for(1);  // nothing listens on port 1
+  StopSource stop;
+  ExchangeClient client(config, stop);
+  auto r = client.manifest("B-1");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().failure == Failure::transient);
+  CHECK(r.error().http_status == 0);
+}
+
+TEST_CASE("a payload cut short resumes with Range and If-Range") {
+  const std::string payload(100000, 'x');
+  Server s;
+  std::atomic<int> calls{0};
+  std::string range_seen, if_range_seen;
+  s.http.Get("/v1/batches/B-1/payload", [&](const httplib::Request& req, httplib::Response& res) {
+    ++calls;
+    if (calls == 1) {  // half the bytes, then the connection ends
+      res.set_content_provider(payload.size(), "application/octet-stream",
+                               [&](size_t offset, size_t, httplib::DataSink& sink) {
+                                 if (offset >= payload.size() / 2) return false;
+                                 sink.write(payload.data() + offset, payload.size() / 2);
+                                 return true;
+                               });
+      return;
+    }
+    range_seen = req.get_header_value("Range");
+    if_range_seen = req.get_header_value("If-Range");
+    // httplib answers the Range itself: 206 with Content-Range.
+    res.set_content(payload, "application/octet-stream");
+  });
+  s.start();
+  auto config = config_for(s.port);
+  StopSource stop;
+  ExchangeClient client(config, stop);
+  auto spool = std::filesystem::temp_directory_path() / ("fep-spool-" + new_uuid());
+  auto r = client.download_payload("B-1", std::string(64, 'a'), payload.size(), spool);
+  CHECK_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  CHECK(calls == 2);
+  CHECK(range_seen == "bytes=50000-");
+  CHECK(if_range_seen == "\"" + std::string(64, 'a') + "\"");
+  auto downloaded = read_file(spool);
+  REQUIRE(downloaded.ok());
+  CHECK(downloaded->size() == payload.size());
+  CHECK(downloaded->find_first_not_of('x') == std::string::npos);
+  std::filesystem::remove(spool);
+}

@@ -1,0 +1,65 @@
+// The state database's schema history. Migration N takes the schema from version N-1 to N;
+// PRAGMA user_version holds the version reached. Never edit a migration that has shipped:
+// append a new one.
+#pragma once
+
+#include <string_view>
+
+namespace fep::store {
+
+inline constexpr std::string_view kMigrations[] = {
+    // 1: resources, batches, receipt outbox, event log.
+    R"sql(
+CREATE TABLE resources (
+  resource_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL DEFAULT '',
+  provider TEXT NOT NULL DEFAULT '',
+  share_type TEXT NOT NULL DEFAULT '',
+  subscription_status TEXT NOT NULL DEFAULT '',
+  last_seq INTEGER,
+  last_applied_at TEXT,
+  rows INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL DEFAULT 'idle',
+  last_error TEXT,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE batches (
+  batch_id TEXT PRIMARY KEY,
+  resource_id TEXT NOT NULL REFERENCES resources(resource_id),
+  seq INTEGER NOT NULL,
+  mode TEXT NOT NULL,
+  state TEXT NOT NULL,
+  rows INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT,
+  error_message TEXT,
+  outcome_at TEXT,
+  updated_at TEXT NOT NULL,
+  UNIQUE (resource_id, seq)
+);
+CREATE TABLE outbox (
+  receipt_id TEXT PRIMARY KEY,
+  batch_id TEXT NOT NULL UNIQUE REFERENCES batches(batch_id),
+  resource_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_http_status INTEGER,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX outbox_state ON outbox(state);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  level TEXT NOT NULL,
+  resource_id TEXT,
+  batch_id TEXT,
+  message TEXT NOT NULL
+);
+)sql",
+};
+
+}  // namespace fep::store

@@ -1,0 +1,121 @@
+// The agent's own state: resources and their progress, batches, the receipt outbox and an
+// event log. SQLite in WAL mode with synchronous=FULL, versioned by numbered migrations.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/base/expected.h"
+#include "agent/store/sqlite_db.h"
+
+namespace fep::store {
+
+// Resource states, as the heartbeat reports them.
+inline constexpr std::string_view kIdle = "idle";
+inline constexpr std::string_view kSyncing = "syncing";
+inline constexpr std::string_view kBlocked = "blocked";
+inline constexpr std::string_view kPaused = "paused";
+inline constexpr std::string_view kError = "error";
+
+struct Subscription {
+  std::string resource_id;
+  std::string name;
+  std::string kind;  // table | folder | interface
+  std::string provider;
+  std::string share_type;
+  std::string status;  // approved | pending | rejected | revoked
+};
+
+struct ResourceRow {
+  Subscription subscription;
+  std::optional<int64_t> last_seq;  // the last seq with an outcome (applied or superseded)
+  std::optional<std::string> last_applied_at;
+  int64_t rows = 0;  // rows of the last applied table batch
+  std::string state{kIdle};
+  std::optional<std::string> last_error;
+};
+
+struct BatchRow {
+  std::string batch_id;
+  std::string resource_id;
+  int64_t seq = 0;
+  std::string mode;
+  std::string state;  // listed | downloading | applying | applied | rejected | superseded
+};
+
+// The end of one batch: recorded with its receipt in one transaction.
+struct BatchOutcome {
+  std::string batch_id;
+  std::string resource_id;
+  int64_t seq = 0;
+  std::string status;  // applied | rejected | superseded
+  int64_t rows = 0;
+  int64_t deleted = 0;
+  std::optional<std::string> error_code;
+  std::optional<std::string> error_message;
+  std::string outcome_at;
+  std::string receipt_id;
+  std::string receipt_body;  // the exact JSON posted, every time
+};
+
+struct OutboxEntry {
+  std::string receipt_id;
+  std::string batch_id;
+  std::string resource_id;
+  std::string body;
+  std::string state;  // pending | delivered | refused
+  int64_t attempts = 0;
+  std::optional<int64_t> last_http_status;
+  std::optional<std::string> last_error;
+};
+
+struct Event {
+  int64_t id = 0;
+  std::string at;
+  std::string level;  // info | warn | error
+  std::optional<std::string> resource_id;
+  std::optional<std::string> batch_id;
+  std::string message;
+};
+
+class StateStore {
+ public:
+  // Opens (creating when missing) and migrates to the current schema version.
+  static Expected<StateStore> open(const std::filesystem::path& path);
+  static constexpr int kSchemaVersion = 1;
+  Expected<int> schema_version();
+
+  Status upsert_subscription(const Subscription& s);
+  Expected<std::optional<ResourceRow>> resource(const std::string& resource_id);
+  Expected<std::vector<ResourceRow>> resources();
+  Status set_resource_state(const std::string& resource_id, std::string_view state,
+                            const std::optional<std::string>& error);
+
+  Status record_listed(const BatchRow& batch);
+  Expected<std::optional<BatchRow>> batch(const std::string& batch_id);
+  Status set_batch_state(const std::string& batch_id, std::string_view state);
+
+  // Batch outcome, resource progress (applied/superseded move last_seq; rejected blocks the
+  // resource), the receipt in the outbox and an event: all or nothing. A batch that already
+  // has an outcome keeps it (and its receipt): the call is then a no-op.
+  Status record_outcome(const BatchOutcome& outcome);
+
+  Expected<std::vector<OutboxEntry>> outbox(std::optional<std::string_view> state);
+  Status receipt_delivered(const std::string& receipt_id, long http_status);
+  Status receipt_refused(const std::string& receipt_id, long http_status, const std::string& why);
+  Status receipt_attempt_failed(const std::string& receipt_id, const std::string& why);
+
+  Status add_event(std::string_view level, const std::optional<std::string>& resource_id,
+                   const std::optional<std::string>& batch_id, const std::string& message);
+  Expected<std::vector<Event>> recent_events(int limit);
+
+ private:
+  explicit StateStore(Database db) : db_(std::move(db)) {}
+  Status migrate();
+  Database db_;
+};
+
+}  // namespace fep::store

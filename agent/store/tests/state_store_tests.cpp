@@ -1,0 +1,155 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "adapters/base/clock.h"
+#include "agent/store/state_store.h"
+
+using namespace fep;
+using namespace fep::store;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("fep-store-" + new_uuid());
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+BatchOutcome outcome(const std::string& batch, int64_t seq, const std::string& status) {
+  BatchOutcome o;
+  o.batch_id = batch;
+  o.resource_id = "R-1";
+  o.seq = seq;
+  o.status = status;
+  o.rows = status == "applied" ? 10 : 0;
+  if (status == "rejected") {
+    o.error_code = "PAYLOAD_INVALID";
+    o.error_message = "line 3: bad";
+  }
+  o.outcome_at = rfc3339_now();
+  o.receipt_id = new_uuid();
+  o.receipt_body = "{\"batch_id\":\"" + batch + "\"}";
+  return o;
+}
+
+StateStore open_with_resource(const TempDir& dir) {
+  auto store = StateStore::open(dir.path / "state.db");
+  REQUIRE(store.ok());
+  REQUIRE(store->upsert_subscription({"R-1", "企业登记信息", "table", "市场监督管理局",
+                                      "unconditional", "approved"})
+              .ok());
+  return std::move(store).value();
+}
+
+}  // namespace
+
+TEST_CASE("a new store is migrated to the latest schema version, and reopening keeps it") {
+  TempDir dir;
+  {
+    auto store = StateStore::open(dir.path / "state.db");
+    REQUIRE(store.ok());
+    CHECK(*store->schema_version() == StateStore::kSchemaVersion);
+  }
+  auto again = StateStore::open(dir.path / "state.db");
+  REQUIRE(again.ok());
+  CHECK(*again->schema_version() == StateStore::kSchemaVersion);
+}
+
+TEST_CASE("a store written by a newer agent is refused") {
+  TempDir dir;
+  {
+    auto db = Database::open(dir.path / "state.db");
+    REQUIRE(db.ok());
+    REQUIRE(db->exec("PRAGMA user_version = 99").ok());
+  }
+  auto store = StateStore::open(dir.path / "state.db");
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().message.find("newer") != std::string::npos);
+}
+
+TEST_CASE("the store runs in WAL mode") {
+  TempDir dir;
+  auto store = open_with_resource(dir);
+  auto db = Database::open(dir.path / "state.db");
+  std::string mode;
+  REQUIRE(db->query("PRAGMA journal_mode", {}, [&](const Row& r) { mode = r.text(0); }).ok());
+  CHECK(mode == "wal");
+}
+
+TEST_CASE("an applied outcome moves progress and queues exactly one receipt") {
+  TempDir dir;
+  auto store = open_with_resource(dir);
+  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", ""}).ok());
+  REQUIRE(store.set_batch_state("B-1", "applying").ok());
+  auto o = outcome("B-1", 1, "applied");
+  REQUIRE(store.record_outcome(o).ok());
+
+  auto r = store.resource("R-1");
+  REQUIRE((r.ok() && r->has_value()));
+  CHECK((*r)->last_seq == 1);
+  CHECK((*r)->rows == 10);
+  CHECK((*r)->subscription.name == "企业登记信息");
+  CHECK((*store.batch("B-1"))->state == "applied");
+
+  // A second outcome for the same batch changes nothing: one batch, one receipt.
+  auto again = outcome("B-1", 1, "rejected");
+  REQUIRE(store.record_outcome(again).ok());
+  auto pending = store.outbox("pending");
+  REQUIRE(pending.ok());
+  REQUIRE(pending->size() == 1);
+  CHECK((*pending)[0].receipt_id == o.receipt_id);
+  CHECK((*store.batch("B-1"))->state == "applied");
+}
+
+TEST_CASE("a rejection blocks the resource and records an error event") {
+  TempDir dir;
+  auto store = open_with_resource(dir);
+  REQUIRE(store.record_listed({"B-2", "R-1", 2, "incremental", ""}).ok());
+  REQUIRE(store.record_outcome(outcome("B-2", 2, "rejected")).ok());
+  auto r = store.resource("R-1");
+  CHECK((*r)->state == "blocked");
+  CHECK((*r)->last_error.value().find("PAYLOAD_INVALID") != std::string::npos);
+  CHECK_FALSE((*r)->last_seq.has_value());
+  auto events = store.recent_events(10);
+  REQUIRE(events.ok());
+  REQUIRE_FALSE(events->empty());
+  CHECK(events->front().level == "error");
+}
+
+TEST_CASE("receipts move from pending to delivered or refused") {
+  TempDir dir;
+  auto store = open_with_resource(dir);
+  auto a = outcome("B-1", 1, "applied");
+  auto b = outcome("B-2", 2, "applied");
+  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", ""}).ok());
+  REQUIRE(store.record_listed({"B-2", "R-1", 2, "full", ""}).ok());
+  REQUIRE(store.record_outcome(a).ok());
+  REQUIRE(store.record_outcome(b).ok());
+  REQUIRE(store.receipt_attempt_failed(a.receipt_id, "connection refused").ok());
+  REQUIRE(store.receipt_delivered(a.receipt_id, 201).ok());
+  REQUIRE(store.receipt_refused(b.receipt_id, 409, "a different receipt is held").ok());
+
+  auto all = store.outbox(std::nullopt);
+  REQUIRE(all->size() == 2);
+  CHECK((*all)[0].state == "delivered");
+  CHECK((*all)[0].attempts == 2);
+  CHECK((*all)[1].state == "refused");
+  CHECK((*all)[1].last_http_status == 409);
+  CHECK(store.outbox("pending")->empty());
+}
+
+TEST_CASE("a failed outcome transaction leaves nothing behind") {
+  TempDir dir;
+  auto store = open_with_resource(dir);
+  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", ""}).ok());
+  REQUIRE(store.record_listed({"B-2", "R-1", 2, "full", ""}).ok());
+  auto a = outcome("B-1", 1, "applied");
+  REQUIRE(store.record_outcome(a).ok());
+  auto b = outcome("B-2", 2, "applied");
+  b.receipt_id = a.receipt_id;  // the outbox insert fails on the duplicate receipt id
+  CHECK_FALSE(store.record_outcome(b).ok());
+  CHECK((*store.batch("B-2"))->state == "listed");
+  CHECK((*store.resource("R-1"))->last_seq == 1);
+}

@@ -1,0 +1,329 @@
+#include "agent/sync/sync_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "adapters/base/clock.h"
+#include "adapters/base/digest.h"
+#include "adapters/base/files.h"
+#include "agent/sync/payload_check.h"
+#include "agent/sync/receipt.h"
+
+namespace fep {
+namespace {
+
+constexpr int kListingPageSize = 100;
+
+}  // namespace
+
+int SyncSummary::exit_code() const {
+  if (!errors.empty()) return 1;
+  if (rejected > 0 || blocked) return 2;
+  return 0;
+}
+
+SyncRunner::SyncRunner(const Config& config, store::StateStore& store, ExchangeClient& exchange,
+                       const StopSource& stop)
+    : config_(config), store_(store), exchange_(exchange), stop_(stop) {}
+
+SyncRunner::~SyncRunner() = default;
+
+void SyncRunner::note_error(SyncSummary& summary, const std::string& resource_id,
+                            const std::string& message) {
+  spdlog::error("{}: {}", resource_id.empty() ? "exchange" : resource_id, message);
+  summary.errors.push_back(message);
+  std::optional<std::string> rid;
+  if (!resource_id.empty()) {
+    rid = resource_id;
+    (void)store_.set_resource_state(resource_id, store::kError, message);
+  }
+  (void)store_.add_event("error", rid, std::nullopt, message);
+}
+
+std::filesystem::path SyncRunner::spool_path(const std::string& batch_id) const {
+  return config_.state_dir / "spool" / (batch_id + ".payload");
+}
+
+TableSink& SyncRunner::table_sink(const TargetConfig& target) {
+  auto& sink = sinks_[target.name];
+  if (!sink) sink = std::make_unique<TableSink>(target);
+  return *sink;
+}
+
+SyncSummary SyncRunner::run_once(const std::optional<std::string>& only_resource) {
+  SyncSummary summary;
+  if (only_resource && !config_.find_resource(*only_resource)) {
+    summary.errors.push_back("resource " + *only_resource + " is not in the configuration");
+    return summary;
+  }
+  deliver_receipts(summary);  // earlier runs' receipts go first
+
+  auto subscriptions = exchange_.subscriptions();
+  if (!subscriptions) {
+    note_error(summary, "", subscriptions.error().message);
+    return summary;
+  }
+  for (const auto& s : *subscriptions)
+    if (config_.find_resource(s.resource_id))
+      if (auto st = store_.upsert_subscription(s); !st) note_error(summary, s.resource_id, st.error().message);
+
+  for (const auto& resource : config_.resources) {
+    if (stop_.stop_requested()) break;
+    if (only_resource && resource.id != *only_resource) continue;
+    auto it = std::find_if(subscriptions->begin(), subscriptions->end(),
+                           [&](const auto& s) { return s.resource_id == resource.id; });
+    if (it == subscriptions->end()) {
+      (void)store_.upsert_subscription({resource.id, "", "", "", "", "not subscribed"});
+      note_error(summary, resource.id,
+                 "the exchange lists no subscription for this resource: subscribe to it on the "
+                 "platform or remove it from the configuration");
+      continue;
+    }
+    if (it->status != "approved") {
+      std::string why = "subscription is " + it->status +
+                        (it->status == "revoked" ? " on the exchange; the local copy is kept"
+                                                 : " on the exchange; nothing is synced until it is approved");
+      (void)store_.set_resource_state(resource.id, store::kPaused, why);
+      spdlog::warn("{}: {}", resource.id, why);
+      continue;
+    }
+    sync_resource(resource, summary);
+  }
+  deliver_receipts(summary);
+  return summary;
+}
+
+void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summary) {
+  auto row = store_.resource(resource.id);
+  if (!row || !*row) {
+    note_error(summary, resource.id, row ? "resource missing from the state database"
+                                         : row.error().message);
+    return;
+  }
+  if ((*row)->state == store::kBlocked) {
+    summary.blocked = true;
+    spdlog::warn("{}: blocked: {}", resource.id, (*row)->last_error.value_or(""));
+    return;
+  }
+  const TargetConfig* target = config_.find_target(resource.target);
+  const std::string& kind = (*row)->subscription.kind;
+  if (kind != "table" || target->type != TargetType::odbc) {
+    note_error(summary, resource.id,
+               "a " + kind + " resource cannot be synced into target " + target->name +
+                   (kind == "folder" ? " (folder resources are not supported by this version)"
+                                     : " (tables need an odbc target)"));
+    return;
+  }
+  (void)store_.set_resource_state(resource.id, store::kSyncing, std::nullopt);
+
+  // Everything newer than the last batch with an outcome, across pages.
+  std::vector<BatchListing> batches;
+  int64_t after = (*row)->last_seq.value_or(0);
+  for (;;) {
+    auto page = exchange_.list_batches(resource.id, after, kListingPageSize);
+    if (!page) {
+      note_error(summary, resource.id, page.error().message);
+      return;
+    }
+    for (auto& b : page->batches) batches.push_back(std::move(b));
+    if (!page->more || page->batches.empty()) break;
+    after = batches.back().seq;
+  }
+
+  // Batches older than the newest full one are replaced by it: no need to download them.
+  size_t first_to_apply = 0;
+  for (size_t i = batches.size(); i-- > 0;)
+    if (batches[i].mode == BatchMode::full) {
+      first_to_apply = i;
+      break;
+    }
+
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (stop_.stop_requested()) return;
+    const auto& b = batches[i];
+    if (auto st = store_.record_listed({b.batch_id, resource.id, b.seq,
+                                        std::string(to_string(b.mode)), ""});
+        !st) {
+      note_error(summary, resource.id, st.error().message);
+      return;
+    }
+    if (i < first_to_apply) {
+      if (auto st = finish_batch(resource, b, "superseded", {}, std::nullopt, std::nullopt); !st) {
+        note_error(summary, resource.id, st.error().message);
+        return;
+      }
+      ++summary.superseded;
+      continue;
+    }
+    auto result = process_batch(resource, b, summary);
+    if (result == BatchResult::rejected) {
+      summary.blocked = true;
+      return;
+    }
+    if (result == BatchResult::stop) return;
+  }
+  (void)store_.set_resource_state(resource.id, store::kIdle, std::nullopt);
+}
+
+SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource,
+                                                  const BatchListing& listing,
+                                                  SyncSummary& summary) {
+  auto reject_batch = [&](const Rejection& why, const std::optional<std::string>& sha) {
+    spdlog::error("{}: batch {} rejected: {}: {}", resource.id, listing.batch_id,
+                  to_string(why.code), why.message);
+    if (auto st = finish_batch(resource, listing, "rejected", {}, sha, why); !st) {
+      note_error(summary, resource.id, st.error().message);
+      return BatchResult::stop;
+    }
+    ++summary.rejected;
+    return BatchResult::rejected;
+  };
+
+  auto body = exchange_.manifest(listing.batch_id);
+  if (!body) {
+    note_error(summary, resource.id, body.error().message);
+    return BatchResult::stop;
+  }
+  auto manifest = parse_manifest(*body, resource.id, listing);
+  if (!manifest) return reject_batch(manifest.error(), std::nullopt);
+  if (manifest->kind != ResourceKind::table)
+    return reject_batch({RejectCode::manifest_invalid,
+                         "kind is " + std::string(to_string(manifest->kind)) +
+                             " but the resource is subscribed as a table"},
+                        std::nullopt);
+
+  // After a crash between the target's commit and ours, the target already has the batch.
+  const TargetConfig* target = config_.find_target(resource.target);
+  auto found = table_sink(*target).find_applied(listing.batch_id);
+  if (!found) {
+    note_error(summary, resource.id, found.error().rejection.message);
+    return BatchResult::stop;
+  }
+  if (*found) {
+    if (auto st = finish_batch(resource, listing, "applied", **found, manifest->payload.sha256,
+                               std::nullopt);
+        !st) {
+      note_error(summary, resource.id, st.error().message);
+      return BatchResult::stop;
+    }
+    spdlog::info("{}: batch {} was already in the target; recorded as applied", resource.id,
+                 listing.batch_id);
+    ++summary.applied;
+    return BatchResult::done;
+  }
+
+  const auto spool = spool_path(listing.batch_id);
+  if (auto st = ensure_directory(spool.parent_path()); !st) {
+    note_error(summary, resource.id, st.error().message);
+    return BatchResult::stop;
+  }
+  (void)store_.set_batch_state(listing.batch_id, "downloading");
+  auto downloaded = exchange_.download_payload(listing.batch_id, manifest->payload.sha256,
+                                               manifest->payload.size, spool);
+  if (!downloaded) {
+    note_error(summary, resource.id, downloaded.error().message);
+    return BatchResult::stop;
+  }
+  auto checked = check_payload(spool, manifest->payload);
+  if (!checked) {
+    note_error(summary, resource.id, checked.error().message);
+    return BatchResult::stop;
+  }
+  if (checked->mismatch) {
+    keep_rejected_payload(config_.state_dir, spool);
+    return reject_batch(*checked->mismatch, checked->sha256);
+  }
+
+  (void)store_.set_batch_state(listing.batch_id, "applying");
+  auto applied = table_sink(*target).apply(*manifest, spool, resource);
+  if (!applied) {
+    if (applied.error().transient) {
+      note_error(summary, resource.id, applied.error().rejection.message);
+      return BatchResult::stop;
+    }
+    keep_rejected_payload(config_.state_dir, spool);
+    return reject_batch(applied.error().rejection, checked->sha256);
+  }
+  if (auto st = finish_batch(resource, listing, "applied", *applied, checked->sha256, std::nullopt);
+      !st) {
+    note_error(summary, resource.id, st.error().message);
+    return BatchResult::stop;
+  }
+  std::error_code ec;
+  std::filesystem::remove(spool, ec);
+  spdlog::info("{}: batch {} (seq {}) applied: {} rows, {} deleted{}", resource.id,
+               listing.batch_id, listing.seq, applied->rows, applied->deleted,
+               applied->already_in_target ? " (found in the target after a restart)" : "");
+  ++summary.applied;
+  return BatchResult::done;
+}
+
+Status SyncRunner::finish_batch(const ResourceConfig& resource, const BatchListing& listing,
+                                std::string_view status, const AppliedCounts& counts,
+                                const std::optional<std::string>& payload_sha256,
+                                const std::optional<Rejection>& error) {
+  ReceiptFields r;
+  r.receipt_id = new_uuid();
+  r.batch_id = listing.batch_id;
+  r.resource_id = resource.id;
+  r.seq = listing.seq;
+  r.node = config_.node.id;
+  r.status = std::string(status);
+  r.kind = ResourceKind::table;
+  r.rows_or_files = counts.rows;
+  r.deleted = counts.deleted;
+  r.payload_sha256 = payload_sha256;
+  r.applied_at = rfc3339_now();
+  r.error = error;
+
+  store::BatchOutcome o;
+  o.batch_id = r.batch_id;
+  o.resource_id = r.resource_id;
+  o.seq = r.seq;
+  o.status = r.status;
+  o.rows = counts.rows;
+  o.deleted = counts.deleted;
+  if (error) {
+    o.error_code = std::string(to_string(error->code));
+    o.error_message = error->message;
+  }
+  o.outcome_at = r.applied_at;
+  o.receipt_id = r.receipt_id;
+  o.receipt_body = receipt_body(r);
+  return store_.record_outcome(o);
+}
+
+void SyncRunner::deliver_receipts(SyncSummary& summary) {
+  auto pending = store_.outbox("pending");
+  if (!pending) {
+    note_error(summary, "", pending.error().message);
+    return;
+  }
+  Backoff backoff(config_.exchange.retry_base, config_.exchange.retry_cap);
+  for (const auto& entry : *pending) {
+    for (int attempt = 1;; ++attempt) {
+      auto answer = exchange_.post_receipt(entry.body);
+      if (answer) {
+        (void)store_.receipt_delivered(entry.receipt_id, answer->http_status);
+        ++summary.receipts_delivered;
+        break;
+      }
+      const auto& e = answer.error();
+      if (e.failure == Failure::permanent && e.http_status != 401) {
+        // 400, 404, 409: sending the same receipt again cannot succeed.
+        spdlog::error("receipt for batch {} refused: {}", entry.batch_id, e.message);
+        (void)store_.receipt_refused(entry.receipt_id, e.http_status, e.message);
+        break;
+      }
+      (void)store_.receipt_attempt_failed(entry.receipt_id, e.message);
+      if (e.failure != Failure::transient || attempt >= config_.exchange.max_attempts ||
+          !stop_.sleep_for(backoff.delay(attempt, e.retry_after))) {
+        note_error(summary, "", "receipts not delivered yet: " + e.message);
+        return;  // the exchange is unreachable or refuses us: keep the rest for the next run
+      }
+    }
+  }
+}
+
+}  // namespace fep

@@ -1,0 +1,63 @@
+// One pass of the sync: subscriptions, then every configured resource's new batches in seq
+// order (manifest, payload, apply, outcome with its receipt), then the receipt outbox.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/base/shutdown.h"
+#include "agent/config/config.h"
+#include "agent/exchange/exchange_client.h"
+#include "agent/store/state_store.h"
+#include "agent/sync/table_sink.h"
+
+namespace fep {
+
+struct SyncSummary {
+  int applied = 0;
+  int rejected = 0;
+  int superseded = 0;
+  int receipts_delivered = 0;
+  bool blocked = false;              // a resource is blocked by a rejected batch
+  std::vector<std::string> errors;   // things that will be tried again (exchange down, ...)
+
+  // 0: all applied or nothing to do; 2: a rejection or a blocked resource; 1: an error.
+  int exit_code() const;
+};
+
+class SyncRunner {
+ public:
+  SyncRunner(const Config& config, store::StateStore& store, ExchangeClient& exchange,
+             const StopSource& stop);
+  ~SyncRunner();
+
+  // Syncs every configured resource, or only `only_resource`.
+  SyncSummary run_once(const std::optional<std::string>& only_resource);
+  // Posts pending receipts until each is accepted or refused, or the exchange is unreachable.
+  void deliver_receipts(SyncSummary& summary);
+
+ private:
+  enum class BatchResult { done, rejected, stop };
+  void sync_resource(const ResourceConfig& resource, SyncSummary& summary);
+  BatchResult process_batch(const ResourceConfig& resource, const BatchListing& listing,
+                            SyncSummary& summary);
+  Status finish_batch(const ResourceConfig& resource, const BatchListing& listing,
+                      std::string_view status, const AppliedCounts& counts,
+                      const std::optional<std::string>& payload_sha256,
+                      const std::optional<Rejection>& error);
+  TableSink& table_sink(const TargetConfig& target);
+  void note_error(SyncSummary& summary, const std::string& resource_id, const std::string& message);
+  std::filesystem::path spool_path(const std::string& batch_id) const;
+
+  const Config& config_;
+  store::StateStore& store_;
+  ExchangeClient& exchange_;
+  const StopSource& stop_;
+  std::map<std::string, std::unique_ptr<TableSink>> sinks_;
+};
+
+}  // namespace fep
