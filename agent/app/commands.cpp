@@ -53,16 +53,19 @@ int run_sync_once(const Config& config, const std::optional<std::string>& resour
   }
   InstanceLock lock(config.state_dir / "agent.lock");
   if (!lock.acquire()) {
-    spdlog::error("another fep-agent is running with state directory {}", config.state_dir.string());
+    spdlog::error("another fep-agent is running with state directory {}",
+                  config.state_dir.string());
     return 1;
   }
   StopSource stop;
   ExchangeClient exchange(config, stop);
   SyncRunner runner(config, *store, exchange, stop);
   auto summary = runner.run_once(resource);
-  spdlog::info("sync done: {} applied, {} rejected, {} superseded, {} receipts delivered{}",
-               summary.applied, summary.rejected, summary.superseded, summary.receipts_delivered,
-               summary.blocked ? "; a resource is blocked (see fep-agent status)" : "");
+  spdlog::info(
+      "sync done: {} applied, {} rejected, {} superseded, {} receipts delivered, {} refused{}",
+      summary.applied, summary.rejected, summary.superseded, summary.receipts_delivered,
+      summary.receipts_refused,
+      summary.blocked ? "; a resource is blocked (see fep-agent status)" : "");
   return summary.exit_code();
 }
 

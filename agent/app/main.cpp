@@ -1,8 +1,8 @@
 // fep-agent: pulls subscribed resources from the city exchange into local targets.
-#include <CLI/CLI.hpp>
 #include <curl/curl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   status->add_flag("--json", json, "print JSON instead of a table");
 
   auto* check = cli.add_subcommand("check-config", "validate the configuration and exit");
-  auto* reference = cli.add_subcommand("config-reference", "print every configuration key (Markdown)");
+  auto* reference =
+      cli.add_subcommand("config-reference", "print every configuration key (Markdown)");
 
   CLI11_PARSE(cli, argc, argv);
   setup_logging(log_level);

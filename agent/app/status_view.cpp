@@ -19,7 +19,9 @@ std::string pad(const std::string& s, size_t width) {
   return w >= width ? s : s + std::string(width - w, ' ');
 }
 
-std::string or_dash(const std::optional<std::string>& s) { return s && !s->empty() ? *s : "-"; }
+std::string or_dash(const std::optional<std::string>& s) {
+  return s && !s->empty() ? *s : "-";
+}
 
 }  // namespace
 
@@ -61,8 +63,9 @@ Expected<StatusView> collect_status(const Config& config, store::StateStore& sto
 }
 
 std::string status_table(const StatusView& view) {
-  const std::vector<std::string> header = {"RESOURCE", "NAME",  "KIND",  "SUBSCRIPTION", "LAST SEQ",
-                                           "LAST APPLIED", "ROWS", "STATE", "LAST ERROR"};
+  const std::vector<std::string> header = {"RESOURCE",     "NAME",     "KIND",
+                                           "SUBSCRIPTION", "LAST SEQ", "LAST APPLIED",
+                                           "ROWS",         "STATE",    "LAST ERROR"};
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : view.resources) {
     const auto& s = r.subscription;
@@ -111,12 +114,14 @@ std::string status_json(const StatusView& view) {
   auto receipts = [](const std::vector<store::OutboxEntry>& entries) {
     auto list = nlohmann::ordered_json::array();
     for (const auto& e : entries)
-      list.push_back({{"receipt_id", e.receipt_id},
-                      {"batch_id", e.batch_id},
-                      {"resource_id", e.resource_id},
-                      {"attempts", e.attempts},
-                      {"last_http_status", e.last_http_status ? nlohmann::ordered_json(*e.last_http_status) : nullptr},
-                      {"last_error", e.last_error ? nlohmann::ordered_json(*e.last_error) : nullptr}});
+      list.push_back(
+          {{"receipt_id", e.receipt_id},
+           {"batch_id", e.batch_id},
+           {"resource_id", e.resource_id},
+           {"attempts", e.attempts},
+           {"last_http_status",
+            e.last_http_status ? nlohmann::ordered_json(*e.last_http_status) : nullptr},
+           {"last_error", e.last_error ? nlohmann::ordered_json(*e.last_error) : nullptr}});
     return list;
   };
   out["pending_receipts"] = receipts(view.pending_receipts);

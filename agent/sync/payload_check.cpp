@@ -32,13 +32,13 @@ Expected<PayloadCheck> check_payload(const std::filesystem::path& file, const Pa
 
   PayloadCheck check{sha256.hex_digest(), std::nullopt};
   if (size != info.size)
-    check.mismatch = Rejection{RejectCode::checksum_mismatch,
-                               "payload is " + std::to_string(size) + " bytes, the manifest says " +
-                                   std::to_string(info.size)};
+    check.mismatch = Rejection{RejectCode::checksum_mismatch, "payload is " + std::to_string(size) +
+                                                                  " bytes, the manifest says " +
+                                                                  std::to_string(info.size)};
   else if (check.sha256 != info.sha256)
-    check.mismatch = Rejection{RejectCode::checksum_mismatch,
-                               "payload sha256 is " + check.sha256 + ", the manifest says " +
-                                   info.sha256};
+    check.mismatch =
+        Rejection{RejectCode::checksum_mismatch,
+                  "payload sha256 is " + check.sha256 + ", the manifest says " + info.sha256};
   else if (sm3) {
     auto digest = sm3->hex_digest();
     if (digest != *info.sm3)

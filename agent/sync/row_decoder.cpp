@@ -37,9 +37,8 @@ Expected<RowDecoder, Rejection> RowDecoder::from_header(const CsvRecord& header,
     position.erase(it);
   }
   if (!position.empty())
-    return invalid(header.line,
-                   "the header has column \"" + position.begin()->first +
-                       "\", which the manifest does not list");
+    return invalid(header.line, "the header has column \"" + position.begin()->first +
+                                    "\", which the manifest does not list");
   decoder.field_count_ = header.fields.size();
   for (const auto& key : schema.primary_key)
     for (size_t c = 0; c < schema.columns.size(); ++c)
@@ -52,8 +51,7 @@ Expected<void, Rejection> RowDecoder::decode_value(const CsvRecord& record, size
   const auto& spec = schema_->columns[column];
   const auto& field = record.fields[field_of_column_[column]];
   if (field.is_null()) {
-    if (!spec.nullable)
-      return invalid(record.line, "column \"" + spec.name + "\" may not be NULL");
+    if (!spec.nullable) return invalid(record.line, "column \"" + spec.name + "\" may not be NULL");
     row.null[column] = true;
     return {};
   }
@@ -78,8 +76,8 @@ Expected<void, Rejection> RowDecoder::decode(const CsvRecord& record, DecodedRow
       for (size_t c : key_columns_) {
         if (auto st = decode_value(record, c, row); !st) return st;
         if (row.null[c])
-          return invalid(record.line, "a D row needs its key column \"" +
-                                          schema_->columns[c].name + "\"");
+          return invalid(record.line,
+                         "a D row needs its key column \"" + schema_->columns[c].name + "\"");
       }
       return {};
     }

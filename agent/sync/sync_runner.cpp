@@ -17,28 +17,19 @@ constexpr int kListingPageSize = 100;
 
 }  // namespace
 
-int SyncSummary::exit_code() const {
-  if (!errors.empty()) return 1;
-  if (rejected > 0 || blocked) return 2;
-  return 0;
-}
-
 SyncRunner::SyncRunner(const Config& config, store::StateStore& store, ExchangeClient& exchange,
                        const StopSource& stop)
-    : config_(config), store_(store), exchange_(exchange), stop_(stop) {}
+    : config_(config),
+      store_(store),
+      exchange_(exchange),
+      stop_(stop),
+      outbox_(config, store, exchange, stop) {}
 
 SyncRunner::~SyncRunner() = default;
 
 void SyncRunner::note_error(SyncSummary& summary, const std::string& resource_id,
                             const std::string& message) {
-  spdlog::error("{}: {}", resource_id.empty() ? "exchange" : resource_id, message);
-  summary.errors.push_back(message);
-  std::optional<std::string> rid;
-  if (!resource_id.empty()) {
-    rid = resource_id;
-    (void)store_.set_resource_state(resource_id, store::kError, message);
-  }
-  (void)store_.add_event("error", rid, std::nullopt, message);
+  record_error(store_, summary, resource_id, message);
 }
 
 std::filesystem::path SyncRunner::spool_path(const std::string& batch_id) const {
@@ -57,7 +48,7 @@ SyncSummary SyncRunner::run_once(const std::optional<std::string>& only_resource
     summary.errors.push_back("resource " + *only_resource + " is not in the configuration");
     return summary;
   }
-  deliver_receipts(summary);  // earlier runs' receipts go first
+  outbox_.deliver(summary);  // earlier runs' receipts go first
 
   auto subscriptions = exchange_.subscriptions();
   if (!subscriptions) {
@@ -66,7 +57,8 @@ SyncSummary SyncRunner::run_once(const std::optional<std::string>& only_resource
   }
   for (const auto& s : *subscriptions)
     if (config_.find_resource(s.resource_id))
-      if (auto st = store_.upsert_subscription(s); !st) note_error(summary, s.resource_id, st.error().message);
+      if (auto st = store_.upsert_subscription(s); !st)
+        note_error(summary, s.resource_id, st.error().message);
 
   for (const auto& resource : config_.resources) {
     if (stop_.stop_requested()) break;
@@ -81,24 +73,25 @@ SyncSummary SyncRunner::run_once(const std::optional<std::string>& only_resource
       continue;
     }
     if (it->status != "approved") {
-      std::string why = "subscription is " + it->status +
-                        (it->status == "revoked" ? " on the exchange; the local copy is kept"
-                                                 : " on the exchange; nothing is synced until it is approved");
+      std::string why =
+          "subscription is " + it->status +
+          (it->status == "revoked" ? " on the exchange; the local copy is kept"
+                                   : " on the exchange; nothing is synced until it is approved");
       (void)store_.set_resource_state(resource.id, store::kPaused, why);
       spdlog::warn("{}: {}", resource.id, why);
       continue;
     }
     sync_resource(resource, summary);
   }
-  deliver_receipts(summary);
+  outbox_.deliver(summary);
   return summary;
 }
 
 void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summary) {
   auto row = store_.resource(resource.id);
   if (!row || !*row) {
-    note_error(summary, resource.id, row ? "resource missing from the state database"
-                                         : row.error().message);
+    note_error(summary, resource.id,
+               row ? "resource missing from the state database" : row.error().message);
     return;
   }
   if ((*row)->state == store::kBlocked) {
@@ -142,8 +135,8 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
   for (size_t i = 0; i < batches.size(); ++i) {
     if (stop_.stop_requested()) return;
     const auto& b = batches[i];
-    if (auto st = store_.record_listed({b.batch_id, resource.id, b.seq,
-                                        std::string(to_string(b.mode)), ""});
+    if (auto st = store_.record_listed(
+            {b.batch_id, resource.id, b.seq, std::string(to_string(b.mode)), ""});
         !st) {
       note_error(summary, resource.id, st.error().message);
       return;
@@ -188,10 +181,10 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
   auto manifest = parse_manifest(*body, resource.id, listing);
   if (!manifest) return reject_batch(manifest.error(), std::nullopt);
   if (manifest->kind != ResourceKind::table)
-    return reject_batch({RejectCode::manifest_invalid,
-                         "kind is " + std::string(to_string(manifest->kind)) +
-                             " but the resource is subscribed as a table"},
-                        std::nullopt);
+    return reject_batch(
+        {RejectCode::manifest_invalid, "kind is " + std::string(to_string(manifest->kind)) +
+                                           " but the resource is subscribed as a table"},
+        std::nullopt);
 
   // After a crash between the target's commit and ours, the target already has the batch.
   const TargetConfig* target = config_.find_target(resource.target);
@@ -292,38 +285,6 @@ Status SyncRunner::finish_batch(const ResourceConfig& resource, const BatchListi
   o.receipt_id = r.receipt_id;
   o.receipt_body = receipt_body(r);
   return store_.record_outcome(o);
-}
-
-void SyncRunner::deliver_receipts(SyncSummary& summary) {
-  auto pending = store_.outbox("pending");
-  if (!pending) {
-    note_error(summary, "", pending.error().message);
-    return;
-  }
-  Backoff backoff(config_.exchange.retry_base, config_.exchange.retry_cap);
-  for (const auto& entry : *pending) {
-    for (int attempt = 1;; ++attempt) {
-      auto answer = exchange_.post_receipt(entry.body);
-      if (answer) {
-        (void)store_.receipt_delivered(entry.receipt_id, answer->http_status);
-        ++summary.receipts_delivered;
-        break;
-      }
-      const auto& e = answer.error();
-      if (e.failure == Failure::permanent && e.http_status != 401) {
-        // 400, 404, 409: sending the same receipt again cannot succeed.
-        spdlog::error("receipt for batch {} refused: {}", entry.batch_id, e.message);
-        (void)store_.receipt_refused(entry.receipt_id, e.http_status, e.message);
-        break;
-      }
-      (void)store_.receipt_attempt_failed(entry.receipt_id, e.message);
-      if (e.failure != Failure::transient || attempt >= config_.exchange.max_attempts ||
-          !stop_.sleep_for(backoff.delay(attempt, e.retry_after))) {
-        note_error(summary, "", "receipts not delivered yet: " + e.message);
-        return;  // the exchange is unreachable or refuses us: keep the rest for the next run
-      }
-    }
-  }
 }
 
 }  // namespace fep

@@ -13,21 +13,11 @@
 #include "agent/config/config.h"
 #include "agent/exchange/exchange_client.h"
 #include "agent/store/state_store.h"
+#include "agent/sync/receipt_outbox.h"
+#include "agent/sync/sync_summary.h"
 #include "agent/sync/table_sink.h"
 
 namespace fep {
-
-struct SyncSummary {
-  int applied = 0;
-  int rejected = 0;
-  int superseded = 0;
-  int receipts_delivered = 0;
-  bool blocked = false;              // a resource is blocked by a rejected batch
-  std::vector<std::string> errors;   // things that will be tried again (exchange down, ...)
-
-  // 0: all applied or nothing to do; 2: a rejection or a blocked resource; 1: an error.
-  int exit_code() const;
-};
 
 class SyncRunner {
  public:
@@ -37,8 +27,6 @@ class SyncRunner {
 
   // Syncs every configured resource, or only `only_resource`.
   SyncSummary run_once(const std::optional<std::string>& only_resource);
-  // Posts pending receipts until each is accepted or refused, or the exchange is unreachable.
-  void deliver_receipts(SyncSummary& summary);
 
  private:
   enum class BatchResult { done, rejected, stop };
@@ -57,6 +45,7 @@ class SyncRunner {
   store::StateStore& store_;
   ExchangeClient& exchange_;
   const StopSource& stop_;
+  ReceiptOutbox outbox_;
   std::map<std::string, std::unique_ptr<TableSink>> sinks_;
 };
 

@@ -73,8 +73,8 @@ Expected<void, ApplyFailure> TableSink::ensure_connected() {
   if (connection_) return {};
   auto conn = odbc::connect(target_.connection, target_.password);
   if (!conn)
-    return Unexpected{retry_later("target " + target_.name + ": cannot connect: " +
-                                  conn.error().message)};
+    return Unexpected{
+        retry_later("target " + target_.name + ": cannot connect: " + conn.error().message)};
   std::string dialect_name;
   if (target_.dialect) {
     dialect_name = *target_.dialect;
@@ -118,8 +118,10 @@ Expected<std::optional<AppliedCounts>, ApplyFailure> TableSink::find_applied(
     auto rows = (*stmt)->get_text(0);
     auto deleted = (*stmt)->get_text(1);
     if (!rows || !deleted)
-      return Unexpected{database_failure("bookkeeping lookup", !rows ? rows.error() : deleted.error())};
-    found = AppliedCounts{std::stoll(rows->value_or("0")), std::stoll(deleted->value_or("0")), true};
+      return Unexpected{
+          database_failure("bookkeeping lookup", !rows ? rows.error() : deleted.error())};
+    found =
+        AppliedCounts{std::stoll(rows->value_or("0")), std::stoll(deleted->value_or("0")), true};
   }
   (void)connection_->rollback();  // ends the read transaction
   return found;
@@ -199,7 +201,8 @@ Expected<AppliedCounts, ApplyFailure> TableSink::load(const Manifest& manifest,
     got = reader.next(record);
     if (!got) return Unexpected{reject(RejectCode::payload_invalid, got.error().message)};
     if (!*got) break;
-    if (auto st = decoder->decode(record, row); !st) return Unexpected{ApplyFailure{false, st.error()}};
+    if (auto st = decoder->decode(record, row); !st)
+      return Unexpected{ApplyFailure{false, st.error()}};
     const bool is_delete = row.op == DecodedRow::Op::remove;
     auto params = bind_columns(row, schema, is_delete ? decoder->key_columns() : all_columns);
     auto st = (is_delete ? remove : *write)->execute(params);
@@ -209,10 +212,10 @@ Expected<AppliedCounts, ApplyFailure> TableSink::load(const Manifest& manifest,
 
   const int64_t records = counts.rows + counts.deleted;
   if (static_cast<uint64_t>(records) != manifest.row_count)
-    return Unexpected{reject(RejectCode::payload_invalid,
-                             "the payload has " + std::to_string(records) +
-                                 " records but the manifest's row_count is " +
-                                 std::to_string(manifest.row_count))};
+    return Unexpected{
+        reject(RejectCode::payload_invalid, "the payload has " + std::to_string(records) +
+                                                " records but the manifest's row_count is " +
+                                                std::to_string(manifest.row_count))};
 
   auto mark = db.prepare(dialect_->insert_bookkeeping());
   if (!mark) return fail_db("recording the batch", mark.error());

@@ -247,6 +247,28 @@ class AgentSyncTest(unittest.TestCase):
         self.assertEqual(receipt["counts"], {"rows": 2, "deleted": 0})
         self.assertEqual(len(self.agent.rows()), 2)
 
+    def test_a_receipt_refused_with_409_is_shown_and_not_resent(self):
+        batch = self.exchange.publish_table(R, csv=FULL_CSV, mode="full")
+        manifest = self.exchange.manifest(batch)
+        # Someone else already answered this batch for this node: the platform keeps the first.
+        first = {"receipt_id": "00000000-0000-4000-8000-000000000001", "batch_id": batch,
+                 "resource_id": R, "seq": manifest["seq"], "node": self.exchange.node,
+                 "status": "rejected", "counts": {"rows": 0, "deleted": 0},
+                 "payload_sha256": None, "applied_at": "2026-11-20T02:03:11+08:00",
+                 "error": {"code": "TARGET_ERROR", "message": "disk full"},
+                 "agent": "other/1.0"}
+        status, _, body = self.exchange.request("POST", "/v1/receipts", first)
+        self.assertEqual(status, 201, body)
+
+        self.assertSynced(self.agent.sync())
+        refused = self.agent.status()["refused_receipts"]
+        self.assertEqual(len(refused), 1)
+        self.assertEqual(refused[0]["last_http_status"], 409)
+        self.assertIn("refused by the exchange", self.agent.run("status").stdout)
+        posts = len(self.exchange.receipt_log())
+        self.assertSynced(self.agent.sync())
+        self.assertEqual(len(self.exchange.receipt_log()), posts, "a refused receipt is not resent")
+
     def test_older_batches_are_superseded_by_a_newer_full_one(self):
         first = self.exchange.publish_table(R, csv=FULL_CSV, mode="full")
         second = self.exchange.publish_table(R, csv=INCREMENTAL_CSV, mode="incremental")

@@ -1,0 +1,58 @@
+#include "agent/sync/receipt_outbox.h"
+
+#include <spdlog/spdlog.h>
+
+namespace fep {
+
+int SyncSummary::exit_code() const {
+  if (!errors.empty()) return 1;
+  if (rejected > 0 || blocked) return 2;
+  return 0;
+}
+
+void record_error(store::StateStore& store, SyncSummary& summary, const std::string& resource_id,
+                  const std::string& message) {
+  spdlog::error("{}: {}", resource_id.empty() ? "exchange" : resource_id, message);
+  summary.errors.push_back(message);
+  std::optional<std::string> rid;
+  if (!resource_id.empty()) {
+    rid = resource_id;
+    (void)store.set_resource_state(resource_id, store::kError, message);
+  }
+  (void)store.add_event("error", rid, std::nullopt, message);
+}
+
+void ReceiptOutbox::deliver(SyncSummary& summary) {
+  auto pending = store_.outbox("pending");
+  if (!pending) {
+    record_error(store_, summary, "", pending.error().message);
+    return;
+  }
+  Backoff backoff(config_.exchange.retry_base, config_.exchange.retry_cap);
+  for (const auto& entry : *pending) {
+    for (int attempt = 1;; ++attempt) {
+      auto answer = exchange_.post_receipt(entry.body);
+      if (answer) {
+        (void)store_.receipt_delivered(entry.receipt_id, answer->http_status);
+        ++summary.receipts_delivered;
+        break;
+      }
+      const auto& e = answer.error();
+      if (e.failure == Failure::permanent && e.http_status != 401) {
+        // 400, 404, 409: sending the same receipt again cannot succeed.
+        spdlog::error("receipt for batch {} refused: {}", entry.batch_id, e.message);
+        (void)store_.receipt_refused(entry.receipt_id, e.http_status, e.message);
+        ++summary.receipts_refused;
+        break;
+      }
+      (void)store_.receipt_attempt_failed(entry.receipt_id, e.message);
+      if (e.failure != Failure::transient || attempt >= config_.exchange.max_attempts ||
+          !stop_.sleep_for(backoff.delay(attempt, e.retry_after))) {
+        record_error(store_, summary, "", "receipts not delivered yet: " + e.message);
+        return;
+      }
+    }
+  }
+}
+
+}  // namespace fep

@@ -1,0 +1,48 @@
+"""The documentation and samples stay true to the binary."""
+
+import re
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+import harness
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class DocsTest(unittest.TestCase):
+    def test_configuration_reference_matches_the_binary(self):
+        out = subprocess.run([harness.agent_bin(), "config-reference"], capture_output=True,
+                             text=True, check=True).stdout
+        self.assertEqual(out, (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8"),
+                         "docs/configuration.md is stale: fep-agent config-reference > it")
+
+    def test_sample_configuration_is_valid(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            token = Path(tmp) / "token"
+            token.write_text("sample-token\n")
+            text = (ROOT / "config-samples" / "agent.yaml").read_text(encoding="utf-8")
+            text = text.replace("/etc/fep-agent/token", str(token))
+            config = Path(tmp) / "agent.yaml"
+            config.write_text(text, encoding="utf-8")
+            proc = subprocess.run([harness.agent_bin(), "--config", str(config), "check-config"],
+                                  capture_output=True, text=True)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertIn("configuration is valid", proc.stdout)
+
+    def test_readme_configuration_block_is_valid(self):
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        block = re.search(r"```yaml\n(.*?)```", readme, re.S).group(1)
+        with tempfile.TemporaryDirectory() as tmp:
+            token = Path(tmp) / "token"
+            token.write_text("t\n")
+            config = Path(tmp) / "agent.yaml"
+            config.write_text(block.replace("/etc/fep-agent/token", str(token)), encoding="utf-8")
+            proc = subprocess.run([harness.agent_bin(), "--config", str(config), "check-config"],
+                                  capture_output=True, text=True)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
