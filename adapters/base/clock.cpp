@@ -24,7 +24,9 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
   return out + buf;
 }
 
-std::string rfc3339_now() { return rfc3339(std::chrono::system_clock::now()); }
+std::string rfc3339_now() {
+  return rfc3339(std::chrono::system_clock::now());
+}
 
 std::string new_uuid() {
   unsigned char b[16];

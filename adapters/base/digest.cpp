@@ -9,7 +9,9 @@
 
 namespace fep {
 
-void Hasher::Free::operator()(void* ctx) const { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx)); }
+void Hasher::Free::operator()(void* ctx) const {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx));
+}
 
 Hasher::Hasher(const char* algorithm) {
   const EVP_MD* md = EVP_get_digestbyname(algorithm);

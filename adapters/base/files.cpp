@@ -11,7 +11,9 @@
 namespace fep {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 struct Fd {
   int fd = -1;
@@ -34,7 +36,8 @@ Expected<std::string> read_secret_file(const std::filesystem::path& path) {
   auto content = read_file(path);
   if (!content) return content;
   std::string s = std::move(*content);
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
     s.pop_back();
   if (s.empty()) return fail(path.string() + " is empty");
   return s;

@@ -12,12 +12,18 @@ struct Simple {
 };
 
 constexpr Simple kSimpleTypes[] = {
-    {"smallint", ColumnKind::smallint_}, {"integer", ColumnKind::integer_},
-    {"bigint", ColumnKind::bigint_},     {"real", ColumnKind::real_},
-    {"double", ColumnKind::double_},     {"boolean", ColumnKind::boolean_},
-    {"text", ColumnKind::text_},         {"date", ColumnKind::date_},
-    {"time", ColumnKind::time_},         {"timestamp", ColumnKind::timestamp_},
-    {"timestamptz", ColumnKind::timestamptz_}, {"binary", ColumnKind::binary_},
+    {"smallint", ColumnKind::smallint_},
+    {"integer", ColumnKind::integer_},
+    {"bigint", ColumnKind::bigint_},
+    {"real", ColumnKind::real_},
+    {"double", ColumnKind::double_},
+    {"boolean", ColumnKind::boolean_},
+    {"text", ColumnKind::text_},
+    {"date", ColumnKind::date_},
+    {"time", ColumnKind::time_},
+    {"timestamp", ColumnKind::timestamp_},
+    {"timestamptz", ColumnKind::timestamptz_},
+    {"binary", ColumnKind::binary_},
 };
 
 bool parse_int(std::string_view s, int& out) {
@@ -59,8 +65,10 @@ Expected<ColumnType> parse_column_type(std::string_view text) {
 
 std::string to_string(const ColumnType& type) {
   switch (type.kind) {
-    case ColumnKind::char_: return "char(" + std::to_string(type.length) + ")";
-    case ColumnKind::varchar_: return "varchar(" + std::to_string(type.length) + ")";
+    case ColumnKind::char_:
+      return "char(" + std::to_string(type.length) + ")";
+    case ColumnKind::varchar_:
+      return "varchar(" + std::to_string(type.length) + ")";
     case ColumnKind::decimal_:
       return "decimal(" + std::to_string(type.precision) + "," + std::to_string(type.scale) + ")";
     default:

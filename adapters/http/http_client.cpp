@@ -108,7 +108,8 @@ HttpExpected<Response> perform(const ClientOptions& options, const std::string& 
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   if (options.ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file->c_str());
-  if (!options.user_agent.empty()) curl_easy_setopt(c, CURLOPT_USERAGENT, options.user_agent.c_str());
+  if (!options.user_agent.empty())
+    curl_easy_setopt(c, CURLOPT_USERAGENT, options.user_agent.c_str());
   if (method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
@@ -117,9 +118,8 @@ HttpExpected<Response> perform(const ClientOptions& options, const std::string& 
 
   CURLcode rc = curl_easy_perform(c);
   if (sink.file_error)
-    return Unexpected{TransportError{std::string("cannot write the download: ") +
-                                         std::strerror(errno),
-                                     true}};
+    return Unexpected{
+        TransportError{std::string("cannot write the download: ") + std::strerror(errno), true}};
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     return Unexpected{TransportError{method + " " + url + ": " + detail}};
@@ -130,7 +130,8 @@ HttpExpected<Response> perform(const ClientOptions& options, const std::string& 
 
 }  // namespace
 
-HttpExpected<Response> Client::get(const std::string& url, const std::vector<std::string>& headers) {
+HttpExpected<Response> Client::get(const std::string& url,
+                                   const std::vector<std::string>& headers) {
   return perform(options_, "GET", url, headers, nullptr, nullptr);
 }
 

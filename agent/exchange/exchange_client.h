@@ -46,7 +46,8 @@ class ExchangeClient {
   ExchangeClient(const Config& config, const StopSource& stop);
 
   ExchangeExpected<std::vector<store::Subscription>> subscriptions();
-  ExchangeExpected<BatchPage> list_batches(const std::string& resource_id, int64_t after, int limit);
+  ExchangeExpected<BatchPage> list_batches(const std::string& resource_id, int64_t after,
+                                           int limit);
   // The manifest's exact bytes (a signature covers them).
   ExchangeExpected<std::string> manifest(const std::string& batch_id);
   // Downloads into `spool`, resuming a partial file with Range/If-Range; stops at `size` bytes.

@@ -21,8 +21,9 @@ std::optional<int64_t> Row::optional_integer(int col) const {
 
 Expected<Database> Database::open(const std::filesystem::path& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Database db(raw);
   if (rc != SQLITE_OK)
     return fail("cannot open state database " + path.string() + ": " +
@@ -43,8 +44,8 @@ Status Database::exec(const std::string& sql) {
 }
 
 std::string Database::error_text(const std::string& sql) const {
-  return std::string("state database: ") + sqlite3_errmsg(db_.get()) + " (in: " +
-         sql.substr(0, 60) + ")";
+  return std::string("state database: ") + sqlite3_errmsg(db_.get()) +
+         " (in: " + sql.substr(0, 60) + ")";
 }
 
 Expected<std::unique_ptr<sqlite3_stmt, Sqlite3Finalize>> Database::prepare(

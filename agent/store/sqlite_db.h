@@ -54,8 +54,8 @@ class Database {
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
-  Expected<std::unique_ptr<sqlite3_stmt, Sqlite3Finalize>> prepare(const std::string& sql,
-                                                                  const std::vector<SqlValue>& params);
+  Expected<std::unique_ptr<sqlite3_stmt, Sqlite3Finalize>> prepare(
+      const std::string& sql, const std::vector<SqlValue>& params);
   std::string error_text(const std::string& sql) const;
 
   std::unique_ptr<sqlite3, Sqlite3Close> db_;

@@ -37,8 +37,8 @@ Expected<StateStore> StateStore::open(const std::filesystem::path& path) {
   if (!db) return Unexpected{db.error()};
   StateStore store(std::move(*db));
   // WAL lets `status` read while a sync writes; FULL makes every commit survive power loss.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     if (auto st = store.db_.exec(pragma); !st) return Unexpected{st.error()};
   }
   if (auto st = store.migrate(); !st) return Unexpected{st.error()};
@@ -82,18 +82,18 @@ Status StateStore::upsert_subscription(const Subscription& s) {
 
 Expected<std::optional<ResourceRow>> StateStore::resource(const std::string& resource_id) {
   std::optional<ResourceRow> out;
-  auto st = db_.query(std::string("SELECT ") + kResourceColumns +
-                          " FROM resources WHERE resource_id = ?",
-                      {resource_id}, [&](const Row& r) { out = resource_from(r); });
+  auto st =
+      db_.query(std::string("SELECT ") + kResourceColumns + " FROM resources WHERE resource_id = ?",
+                {resource_id}, [&](const Row& r) { out = resource_from(r); });
   if (!st) return Unexpected{st.error()};
   return out;
 }
 
 Expected<std::vector<ResourceRow>> StateStore::resources() {
   std::vector<ResourceRow> out;
-  auto st = db_.query(std::string("SELECT ") + kResourceColumns +
-                          " FROM resources ORDER BY resource_id",
-                      {}, [&](const Row& r) { out.push_back(resource_from(r)); });
+  auto st =
+      db_.query(std::string("SELECT ") + kResourceColumns + " FROM resources ORDER BY resource_id",
+                {}, [&](const Row& r) { out.push_back(resource_from(r)); });
   if (!st) return Unexpected{st.error()};
   return out;
 }
@@ -116,9 +116,11 @@ Status StateStore::record_listed(const BatchRow& b) {
 
 Expected<std::optional<BatchRow>> StateStore::batch(const std::string& batch_id) {
   std::optional<BatchRow> out;
-  auto st = db_.query(
-      "SELECT batch_id, resource_id, seq, mode, state FROM batches WHERE batch_id = ?", {batch_id},
-      [&](const Row& r) { out = BatchRow{r.text(0), r.text(1), r.integer(2), r.text(3), r.text(4)}; });
+  auto st =
+      db_.query("SELECT batch_id, resource_id, seq, mode, state FROM batches WHERE batch_id = ?",
+                {batch_id}, [&](const Row& r) {
+                  out = BatchRow{r.text(0), r.text(1), r.integer(2), r.text(3), r.text(4)};
+                });
   if (!st) return Unexpected{st.error()};
   return out;
 }
@@ -151,32 +153,35 @@ Status StateStore::record_outcome(const BatchOutcome& o) {
 
   if (o.status == "rejected") {
     std::string why = *o.error_code + ": " + o.error_message.value_or("");
-    st = db_.run("UPDATE resources SET state = ?, last_error = ?, updated_at = ? "
-                 "WHERE resource_id = ?",
-                 {std::string(kBlocked), "batch " + o.batch_id + " rejected: " + why, now,
-                  o.resource_id});
+    st = db_.run(
+        "UPDATE resources SET state = ?, last_error = ?, updated_at = ? "
+        "WHERE resource_id = ?",
+        {std::string(kBlocked), "batch " + o.batch_id + " rejected: " + why, now, o.resource_id});
   } else if (o.status == "applied") {
-    st = db_.run("UPDATE resources SET last_seq = ?, last_applied_at = ?, rows = ?, "
-                 "last_error = NULL, updated_at = ? WHERE resource_id = ?",
-                 {o.seq, o.outcome_at, o.rows, now, o.resource_id});
+    st = db_.run(
+        "UPDATE resources SET last_seq = ?, last_applied_at = ?, rows = ?, "
+        "last_error = NULL, updated_at = ? WHERE resource_id = ?",
+        {o.seq, o.outcome_at, o.rows, now, o.resource_id});
   } else {
     st = db_.run("UPDATE resources SET last_seq = ?, updated_at = ? WHERE resource_id = ?",
                  {o.seq, now, o.resource_id});
   }
   if (!st) return st;
 
-  st = db_.run("INSERT INTO outbox (receipt_id, batch_id, resource_id, body, created_at, "
-               "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-               {o.receipt_id, o.batch_id, o.resource_id, o.receipt_body, now, now});
+  st = db_.run(
+      "INSERT INTO outbox (receipt_id, batch_id, resource_id, body, created_at, "
+      "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+      {o.receipt_id, o.batch_id, o.resource_id, o.receipt_body, now, now});
   if (!st) return st;
 
   std::string message = "batch " + o.batch_id + " (seq " + std::to_string(o.seq) + ") " + o.status;
   if (o.status == "applied")
     message += ": " + std::to_string(o.rows) + " rows, " + std::to_string(o.deleted) + " deleted";
   if (o.error_code) message += ": " + *o.error_code + ": " + o.error_message.value_or("");
-  st = db_.run("INSERT INTO events (at, level, resource_id, batch_id, message) "
-               "VALUES (?, ?, ?, ?, ?)",
-               {now, o.status == "rejected" ? "error" : "info", o.resource_id, o.batch_id, message});
+  st = db_.run(
+      "INSERT INTO events (at, level, resource_id, batch_id, message) "
+      "VALUES (?, ?, ?, ?, ?)",
+      {now, o.status == "rejected" ? "error" : "info", o.resource_id, o.batch_id, message});
   if (!st) return st;
   return tx.commit();
 }
@@ -201,40 +206,45 @@ Expected<std::vector<OutboxEntry>> StateStore::outbox(std::optional<std::string_
 }
 
 Status StateStore::receipt_delivered(const std::string& receipt_id, long http_status) {
-  return db_.run("UPDATE outbox SET state = 'delivered', attempts = attempts + 1, "
-                 "last_http_status = ?, last_error = NULL, updated_at = ? WHERE receipt_id = ?",
-                 {int64_t{http_status}, rfc3339_now(), receipt_id});
+  return db_.run(
+      "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, "
+      "last_http_status = ?, last_error = NULL, updated_at = ? WHERE receipt_id = ?",
+      {int64_t{http_status}, rfc3339_now(), receipt_id});
 }
 
 Status StateStore::receipt_refused(const std::string& receipt_id, long http_status,
                                    const std::string& why) {
   Transaction tx(db_);
   if (!tx.begun()) return tx.begun();
-  auto st = db_.run("UPDATE outbox SET state = 'refused', attempts = attempts + 1, "
-                    "last_http_status = ?, last_error = ?, updated_at = ? WHERE receipt_id = ?",
-                    {int64_t{http_status}, why, rfc3339_now(), receipt_id});
+  auto st = db_.run(
+      "UPDATE outbox SET state = 'refused', attempts = attempts + 1, "
+      "last_http_status = ?, last_error = ?, updated_at = ? WHERE receipt_id = ?",
+      {int64_t{http_status}, why, rfc3339_now(), receipt_id});
   if (!st) return st;
-  st = db_.run("INSERT INTO events (at, level, resource_id, batch_id, message) "
-               "SELECT ?, 'error', resource_id, batch_id, ? FROM outbox WHERE receipt_id = ?",
-               {rfc3339_now(), "receipt refused by the exchange (HTTP " +
-                                   std::to_string(http_status) + "): " + why,
-                receipt_id});
+  st = db_.run(
+      "INSERT INTO events (at, level, resource_id, batch_id, message) "
+      "SELECT ?, 'error', resource_id, batch_id, ? FROM outbox WHERE receipt_id = ?",
+      {rfc3339_now(),
+       "receipt refused by the exchange (HTTP " + std::to_string(http_status) + "): " + why,
+       receipt_id});
   if (!st) return st;
   return tx.commit();
 }
 
 Status StateStore::receipt_attempt_failed(const std::string& receipt_id, const std::string& why) {
-  return db_.run("UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = ? "
-                 "WHERE receipt_id = ?",
-                 {why, rfc3339_now(), receipt_id});
+  return db_.run(
+      "UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = ? "
+      "WHERE receipt_id = ?",
+      {why, rfc3339_now(), receipt_id});
 }
 
 Status StateStore::add_event(std::string_view level, const std::optional<std::string>& resource_id,
                              const std::optional<std::string>& batch_id,
                              const std::string& message) {
-  return db_.run("INSERT INTO events (at, level, resource_id, batch_id, message) "
-                 "VALUES (?, ?, ?, ?, ?)",
-                 {rfc3339_now(), std::string(level), opt(resource_id), opt(batch_id), message});
+  return db_.run(
+      "INSERT INTO events (at, level, resource_id, batch_id, message) "
+      "VALUES (?, ?, ?, ?, ?)",
+      {rfc3339_now(), std::string(level), opt(resource_id), opt(batch_id), message});
 }
 
 Expected<std::vector<Event>> StateStore::recent_events(int limit) {

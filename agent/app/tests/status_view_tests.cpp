@@ -14,8 +14,8 @@ TEST_CASE("display width counts CJK characters as two columns") {
 TEST_CASE("the status table aligns Chinese names and lists refused receipts") {
   StatusView view;
   store::ResourceRow a;
-  a.subscription = {"R-SCJG-0001", "企业登记信息", "table", "市场监督管理局", "unconditional",
-                    "approved"};
+  a.subscription = {"R-SCJG-0001",    "企业登记信息",  "table",
+                    "市场监督管理局", "unconditional", "approved"};
   a.last_seq = 12;
   a.rows = 100000;
   store::ResourceRow b;

@@ -11,8 +11,7 @@ using namespace fep::store;
 namespace {
 
 struct TempDir {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("fep-store-" + new_uuid());
+  std::filesystem::path path = std::filesystem::temp_directory_path() / ("fep-store-" + new_uuid());
   TempDir() { std::filesystem::create_directories(path); }
   ~TempDir() { std::filesystem::remove_all(path); }
 };
@@ -37,8 +36,9 @@ BatchOutcome outcome(const std::string& batch, int64_t seq, const std::string& s
 StateStore open_with_resource(const TempDir& dir) {
   auto store = StateStore::open(dir.path / "state.db");
   REQUIRE(store.ok());
-  REQUIRE(store->upsert_subscription({"R-1", "企业登记信息", "table", "市场监督管理局",
-                                      "unconditional", "approved"})
+  REQUIRE(store
+              ->upsert_subscription(
+                  {"R-1", "企业登记信息", "table", "市场监督管理局", "unconditional", "approved"})
               .ok());
   return std::move(store).value();
 }

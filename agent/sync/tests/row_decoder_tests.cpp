@@ -16,8 +16,12 @@ sql::TableSchema schema() {
   return s;
 }
 
-CsvRecord record(std::vector<CsvField> fields, uint64_t line) { return {std::move(fields), line}; }
-CsvField f(std::string v, bool quoted = false) { return {std::move(v), quoted}; }
+CsvRecord record(std::vector<CsvField> fields, uint64_t line) {
+  return {std::move(fields), line};
+}
+CsvField f(std::string v, bool quoted = false) {
+  return {std::move(v), quoted};
+}
 
 }  // namespace
 
@@ -38,14 +42,14 @@ TEST_CASE("header errors name line 1 and the column") {
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().code == RejectCode::payload_invalid);
   CHECK(missing.error().message == "line 1: the header lacks column \"ok\" of the manifest");
-  auto extra = RowDecoder::from_header(record({f("id"), f("name"), f("ok"), f("x")}, 1), s,
-                                       BatchMode::full);
+  auto extra =
+      RowDecoder::from_header(record({f("id"), f("name"), f("ok"), f("x")}, 1), s, BatchMode::full);
   CHECK(extra.error().message.find("\"x\"") != std::string::npos);
   auto twice = RowDecoder::from_header(record({f("id"), f("id"), f("name"), f("ok")}, 1), s,
                                        BatchMode::full);
   CHECK(twice.error().message.find("twice") != std::string::npos);
-  auto no_op = RowDecoder::from_header(record({f("id"), f("name"), f("ok")}, 1), s,
-                                       BatchMode::incremental);
+  auto no_op =
+      RowDecoder::from_header(record({f("id"), f("name"), f("ok")}, 1), s, BatchMode::incremental);
   CHECK(no_op.error().message.find("_op") != std::string::npos);
 }
 

@@ -53,10 +53,11 @@ struct Fixture {
     auto db = store::Database::open(dir / "local.db");
     REQUIRE(db.ok());
     std::vector<std::string> out;
-    auto st = db->query("SELECT id, name, capital FROM ent ORDER BY id", {}, [&](const store::Row& r) {
-      out.push_back(r.text(0) + "|" + r.optional_text(1).value_or("NULL") + "|" +
-                    r.optional_text(2).value_or("NULL"));
-    });
+    auto st =
+        db->query("SELECT id, name, capital FROM ent ORDER BY id", {}, [&](const store::Row& r) {
+          out.push_back(r.text(0) + "|" + r.optional_text(1).value_or("NULL") + "|" +
+                        r.optional_text(2).value_or("NULL"));
+        });
     REQUIRE(st.ok());
     return out;
   }
@@ -68,9 +69,9 @@ TEST_CASE("full then incremental batches, with the bookkeeping row in the target
   Fixture fx;
   TableSink sink(fx.target);
   auto full = fx.manifest(BatchMode::full, 3);
-  auto r = sink.apply(full,
-                      fx.payload("id,name,capital\n1,河南省安阳市,100.10\n2,\"a,b\",\n3,\"\",0.00\n"),
-                      fx.resource);
+  auto r = sink.apply(
+      full, fx.payload("id,name,capital\n1,河南省安阳市,100.10\n2,\"a,b\",\n3,\"\",0.00\n"),
+      fx.resource);
   REQUIRE(r.ok());
   CHECK(r->rows == 3);
   CHECK(fx.rows() == std::vector<std::string>{"1|河南省安阳市|100.10", "2|a,b|NULL", "3||0.00"});
@@ -137,8 +138,8 @@ TEST_CASE("a local table that lacks a manifest column is a schema mismatch") {
     REQUIRE(db->exec("CREATE TABLE ent (id INTEGER PRIMARY KEY, name TEXT)").ok());
   }
   TableSink sink(fx.target);
-  auto bad = sink.apply(fx.manifest(BatchMode::full, 0), fx.payload("id,name,capital\n"),
-                        fx.resource);
+  auto bad =
+      sink.apply(fx.manifest(BatchMode::full, 0), fx.payload("id,name,capital\n"), fx.resource);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().rejection.code == RejectCode::schema_mismatch);
   CHECK(bad.error().rejection.message.find("capital") != std::string::npos);
@@ -148,7 +149,8 @@ TEST_CASE("an unreachable target is transient, not a rejection") {
   Fixture fx;
   fx.target.connection = "Driver=NoSuchDriver;Database=/nonexistent/x.db";
   TableSink sink(fx.target);
-  auto r = sink.apply(fx.manifest(BatchMode::full, 0), fx.payload("id,name,capital\n"), fx.resource);
+  auto r =
+      sink.apply(fx.manifest(BatchMode::full, 0), fx.payload("id,name,capital\n"), fx.resource);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().transient);
 }
