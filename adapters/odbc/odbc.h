@@ -45,11 +45,44 @@ struct Param {
   static Param binary(std::string_view b) { return {Kind::binary, b}; }
 };
 
+// One column of a parameter array: that column's value in every row of one execution, packed
+// contiguously so that a chunk of rows costs one allocation per column, not one per value.
+class ParamColumn {
+ public:
+  explicit ParamColumn(Param::Kind kind = Param::Kind::text) : kind_(kind) {}
+  void clear();
+  void push(std::string_view value);
+  void push_null();
+  void pop();  // removes the last row
+
+  Param::Kind kind() const { return kind_; }
+  size_t rows() const { return lengths_.size(); }
+  size_t max_length() const { return max_length_; }
+  bool is_null(size_t row) const { return lengths_[row] < 0; }
+  std::string_view value(size_t row) const;
+
+ private:
+  Param::Kind kind_;
+  std::string data_;
+  std::vector<size_t> offsets_;
+  std::vector<int64_t> lengths_;  // -1 for NULL
+  size_t max_length_ = 0;
+};
+
+// A failed parameter-array execution: the row the driver blamed, when it says.
+struct ArrayError {
+  DbError error;
+  std::optional<size_t> row;
+};
+
 class Statement {
  public:
   virtual ~Statement() = default;
   // Binds `params` (one per `?`, in order) and executes the prepared statement.
   virtual DbExpected<void> execute(const std::vector<Param>& params) = 0;
+  // Executes once for every row of `columns` (one per `?`, all with the same number of rows)
+  // with column-wise parameter arrays (SQL_ATTR_PARAMSET_SIZE): one call, not one per row.
+  virtual Expected<void, ArrayError> execute_array(const std::vector<ParamColumn>& columns) = 0;
   // Rows changed by the last execute (SQLRowCount).
   virtual DbExpected<int64_t> rows_affected() = 0;
   // Moves to the next result row: true when there is one.
