@@ -2,7 +2,8 @@
 
 #include <algorithm>
 
-#include "adapters/dialects/sqlite_dialect.h"
+#include "adapters/dialects/dialect_factories.h"
+#include "adapters/dialects/writers.h"
 
 namespace fep::sql {
 namespace {
@@ -18,16 +19,28 @@ bool contains(const std::vector<std::string>& items, const std::string& item) {
   return std::find(items.begin(), items.end(), item) != items.end();
 }
 
-struct Bookkeeping {
-  std::string_view column;
-  std::string_view type;
-};
+// The agent's own tables, described with protocol types so every dialect creates them alike.
+const TableSchema& bookkeeping_schema() {
+  static const TableSchema schema{std::string(kBookkeepingTable),
+                                  {{"batch_id", {ColumnKind::varchar_, 128}, false},
+                                   {"resource_id", {ColumnKind::varchar_, 128}, false},
+                                   {"seq", {ColumnKind::bigint_}, false},
+                                   {"row_count", {ColumnKind::bigint_}, false},
+                                   {"deleted_count", {ColumnKind::bigint_}, false},
+                                   {"applied_at", {ColumnKind::varchar_, 40}, false}},
+                                  {"batch_id"}};
+  return schema;
+}
 
-// Portable types only: every dialect can create this table the same way.
-constexpr Bookkeeping kBookkeepingColumns[] = {
-    {"batch_id", "varchar(128)"}, {"resource_id", "varchar(128)"}, {"seq", "bigint"},
-    {"row_count", "bigint"},      {"deleted_count", "bigint"},     {"applied_at", "varchar(40)"},
-};
+const TableSchema& registry_schema() {
+  static const TableSchema schema{std::string(kSchemaTable),
+                                  {{"table_name", {ColumnKind::varchar_, 128}, false},
+                                   {"resource_id", {ColumnKind::varchar_, 128}, false},
+                                   {"schema_json", {ColumnKind::text_}, false},
+                                   {"updated_at", {ColumnKind::varchar_, 40}, false}},
+                                  {"table_name"}};
+  return schema;
+}
 
 struct Known {
   std::string_view dbms;  // SQL_DBMS_NAME, compared without case
@@ -35,10 +48,15 @@ struct Known {
 };
 
 constexpr Known kKnownDbms[] = {
-    {"sqlite", "sqlite"},       {"postgresql", "postgresql"},
-    {"mysql", "mysql"},         {"mariadb", "mysql"},
-    {"dm dbms", "dm"},          {"dm", "dm"},
+    {"sqlite", "sqlite"},
+    {"postgresql", "postgresql"},
+    {"mysql", "mysql"},
+    {"mariadb", "mysql"},
+    {"dm dbms", "dm"},
+    {"dm", "dm"},
+    {"dm8", "dm"},
     {"kingbasees", "kingbase"},
+    {"kingbase", "kingbase"},
 };
 
 }  // namespace
@@ -58,14 +76,31 @@ std::string Dialect::quote(std::string_view identifier) const {
   return out + q;
 }
 
+std::string Dialect::table(std::string_view name) const {
+  return db_schema_ ? quote(*db_schema_) + "." + quote(name) : quote(name);
+}
+
+void Dialect::adapt(const ColumnType&, std::string&) const {}
+
+std::string Dialect::placeholder(const ColumnType&) const {
+  return "?";
+}
+
+std::string Dialect::column_list(const std::vector<Column>& columns) const {
+  std::string out;
+  for (const auto& c : columns) out += (out.empty() ? "" : ", ") + quote(c.name);
+  return out;
+}
+
 std::string Dialect::create_table(const TableSchema& schema) const {
-  std::string sql = "CREATE TABLE " + quote(schema.name) + " (";
+  std::string sql = "CREATE TABLE " + table(schema.name) + " (";
   for (size_t i = 0; i < schema.columns.size(); ++i) {
     const Column& c = schema.columns[i];
+    const bool key = contains(schema.primary_key, c.name);
     if (i > 0) sql += ", ";
-    sql += quote(c.name) + " " + column_type(c.type);
+    sql += quote(c.name) + " " + (key ? key_column_type(c.type) : column_type(c.type));
     // Key columns are NOT NULL even if the manifest forgot: SQLite would otherwise allow NULL keys.
-    if (!c.nullable || contains(schema.primary_key, c.name)) sql += " NOT NULL";
+    if (!c.nullable || key) sql += " NOT NULL";
   }
   if (!schema.primary_key.empty()) {
     sql += ", PRIMARY KEY (";
@@ -76,51 +111,93 @@ std::string Dialect::create_table(const TableSchema& schema) const {
   return sql + ")";
 }
 
-std::string Dialect::insert(const std::string& table,
-                            const std::vector<std::string>& columns) const {
-  std::string names, marks;
-  for (size_t i = 0; i < columns.size(); ++i) {
-    names += (i > 0 ? ", " : "") + quote(columns[i]);
-    marks += i > 0 ? ", ?" : "?";
-  }
-  return "INSERT INTO " + quote(table) + " (" + names + ") VALUES (" + marks + ")";
+std::string Dialect::add_column(std::string_view name, const Column& column) const {
+  return "ALTER TABLE " + table(name) + " ADD " + quote(column.name) + " " +
+         column_type(column.type);
+}
+
+std::string Dialect::drop_table(std::string_view name) const {
+  return "DROP TABLE " + table(name);
+}
+
+std::string Dialect::rename_table(std::string_view from, std::string_view to) const {
+  return "ALTER TABLE " + table(from) + " RENAME TO " + quote(to);
+}
+
+std::vector<std::string> Dialect::swap_tables(std::string_view live, std::string_view staging,
+                                              std::string_view old) const {
+  return {rename_table(live, old), rename_table(staging, live)};
+}
+
+std::string Dialect::insert(const TableSchema& schema) const {
+  std::string marks;
+  for (const auto& c : schema.columns) marks += (marks.empty() ? "" : ", ") + placeholder(c.type);
+  return "INSERT INTO " + table(schema.name) + " (" + column_list(schema.columns) + ") VALUES (" +
+         marks + ")";
 }
 
 std::string Dialect::delete_by_key(const TableSchema& schema) const {
-  std::string sql = "DELETE FROM " + quote(schema.name) + " WHERE ";
-  for (size_t i = 0; i < schema.primary_key.size(); ++i)
-    sql += (i > 0 ? " AND " : "") + quote(schema.primary_key[i]) + " = ?";
+  std::string sql = "DELETE FROM " + table(schema.name) + " WHERE ";
+  bool first = true;
+  for (const auto& key : schema.primary_key)
+    for (const auto& c : schema.columns)
+      if (c.name == key) {
+        sql += (first ? "" : " AND ") + quote(key) + " = " + placeholder(c.type);
+        first = false;
+      }
   return sql;
 }
 
-std::string Dialect::delete_all(const std::string& table) const {
-  // DELETE rather than TRUNCATE: it is transactional everywhere, so a failed batch rolls back.
-  return "DELETE FROM " + quote(table);
+std::string Dialect::delete_all(std::string_view name) const {
+  return "DELETE FROM " + table(name);
+}
+
+std::unique_ptr<TableWriter> Dialect::writer(odbc::Connection& connection,
+                                             const TableSchema& schema) const {
+  return make_array_writer(*this, connection, schema);
 }
 
 std::string Dialect::create_bookkeeping() const {
-  std::string sql = "CREATE TABLE " + quote(kBookkeepingTable) + " (";
-  for (const auto& c : kBookkeepingColumns)
-    sql += quote(c.column) + " " + std::string(c.type) + " NOT NULL, ";
-  return sql + "PRIMARY KEY (" + quote("batch_id") + "))";
+  return create_table(bookkeeping_schema());
 }
-
 std::string Dialect::insert_bookkeeping() const {
-  std::vector<std::string> columns;
-  for (const auto& c : kBookkeepingColumns) columns.emplace_back(c.column);
-  return insert(std::string(kBookkeepingTable), columns);
+  return insert(bookkeeping_schema());
 }
-
 std::string Dialect::select_bookkeeping() const {
   return "SELECT " + quote("row_count") + ", " + quote("deleted_count") + " FROM " +
-         quote(kBookkeepingTable) + " WHERE " + quote("batch_id") + " = ?";
+         table(kBookkeepingTable) + " WHERE " + quote("batch_id") + " = ?";
 }
 
-Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::string quote) {
-  if (name == "sqlite") return make_sqlite_dialect(std::move(quote));
-  for (const auto& k : kKnownDbms)
-    if (name == k.dialect)
-      return fail("dialect " + std::string(name) + " is not available in this version");
+std::string Dialect::create_schema_registry() const {
+  return create_table(registry_schema());
+}
+std::string Dialect::insert_schema_registry() const {
+  return insert(registry_schema());
+}
+std::string Dialect::select_schema_registry() const {
+  return "SELECT " + quote("schema_json") + " FROM " + table(kSchemaTable) + " WHERE " +
+         quote("table_name") + " = ?";
+}
+std::string Dialect::delete_schema_registry() const {
+  return "DELETE FROM " + table(kSchemaTable) + " WHERE " + quote("table_name") + " = ?";
+}
+
+Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::string quote,
+                                                std::optional<std::string> db_schema) {
+  if (name == "sqlite") {
+    if (db_schema) return fail("SQLite has no schemas: remove `schema` from the target");
+    return make_sqlite_dialect(std::move(quote));
+  }
+  if (name == "postgresql") return make_postgresql_dialect(std::move(quote), std::move(db_schema));
+  if (name == "kingbase") return make_kingbase_dialect(std::move(quote), std::move(db_schema));
+  if (name == "mysql") {
+    if (db_schema)
+      return fail(
+          "MySQL and MariaDB have no schemas inside a database: put the database in the "
+          "connection string and remove `schema` from the target");
+    return make_mysql_dialect(std::move(quote));
+  }
+  if (name == "dm") return make_dm_dialect(std::move(quote), std::move(db_schema));
   return fail("unknown dialect \"" + std::string(name) + "\"");
 }
 
@@ -129,7 +206,7 @@ Expected<std::string> dialect_for_dbms(std::string_view dbms_name) {
   for (const auto& k : kKnownDbms)
     if (key == k.dbms) return std::string(k.dialect);
   return fail("unsupported database \"" + std::string(dbms_name) +
-              "\" (SQL_DBMS_NAME); known: SQLite, PostgreSQL, MySQL, MariaDB, DM DBMS, KingbaseES");
+              "\" (SQL_DBMS_NAME); known: SQLite, PostgreSQL, MySQL, MariaDB, DM, KingbaseES");
 }
 
 }  // namespace fep::sql

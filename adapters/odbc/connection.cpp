@@ -91,14 +91,16 @@ class OdbcConnection final : public Connection {
     return std::unique_ptr<Statement>(new OdbcStatement(session_, std::move(*stmt)));
   }
 
-  DbExpected<bool> table_exists(const std::string& table) override {
-    auto rows = catalog(table, false);
+  DbExpected<bool> table_exists(const std::optional<std::string>& schema,
+                                const std::string& table) override {
+    auto rows = catalog(schema, table, false);
     if (!rows) return Unexpected{rows.error()};
     return !rows->empty();
   }
 
-  DbExpected<std::vector<std::string>> column_names(const std::string& table) override {
-    return catalog(table, true);
+  DbExpected<std::vector<std::string>> column_names(const std::optional<std::string>& schema,
+                                                    const std::string& table) override {
+    return catalog(schema, table, true);
   }
 
  private:
@@ -120,15 +122,20 @@ class OdbcConnection final : public Connection {
   // SQLTables (columns == false: one entry per matching table) or SQLColumns (the column names
   // in ordinal order). The name argument is a search pattern in which '_' matches any character,
   // so rows are kept only when TABLE_NAME (result column 3) is exactly `table`.
-  DbExpected<std::vector<std::string>> catalog(const std::string& table, bool columns) {
-    if (table.size() > static_cast<size_t>(std::numeric_limits<SQLSMALLINT>::max()))
+  DbExpected<std::vector<std::string>> catalog(const std::optional<std::string>& schema,
+                                               const std::string& table, bool columns) {
+    if (table.size() > 1024 || (schema && schema->size() > 1024))
       return Unexpected{own_error("table name too long")};
     auto stmt = alloc_statement(*session_);
     if (!stmt) return Unexpected{stmt.error()};
     SQLHSTMT h = stmt->get();
     auto len = static_cast<SQLSMALLINT>(table.size());
-    SQLRETURN rc = columns ? SQLColumns(h, nullptr, 0, nullptr, 0, sql_text(table), len, nullptr, 0)
-                           : SQLTables(h, nullptr, 0, nullptr, 0, sql_text(table), len, nullptr, 0);
+    SQLCHAR* schema_text = schema ? sql_text(*schema) : nullptr;
+    auto schema_len = static_cast<SQLSMALLINT>(schema ? schema->size() : 0);
+    SQLRETURN rc =
+        columns
+            ? SQLColumns(h, nullptr, 0, schema_text, schema_len, sql_text(table), len, nullptr, 0)
+            : SQLTables(h, nullptr, 0, schema_text, schema_len, sql_text(table), len, nullptr, 0);
     if (!SQL_SUCCEEDED(rc))
       return Unexpected{stmt_error(h, rc, columns ? "SQLColumns" : "SQLTables")};
 
@@ -141,6 +148,11 @@ class OdbcConnection final : public Connection {
       auto name = rows.get_text(2);
       if (!name) return Unexpected{name.error()};
       if (!name->has_value() || **name != table) continue;
+      if (schema) {  // TABLE_SCHEM: the pattern's '_' matches any character here too
+        auto in_schema = rows.get_text(1);
+        if (!in_schema) return Unexpected{in_schema.error()};
+        if (in_schema->value_or("") != *schema) continue;
+      }
       auto value = rows.get_text(columns ? 3 : 2);  // COLUMN_NAME, or TABLE_NAME again
       if (!value) return Unexpected{value.error()};
       out.push_back(value->value_or(""));

@@ -59,7 +59,11 @@ ErrorClass classify(const Record& r, bool sqlite) {
 
 ErrorClass classify_sqlstate(std::string_view sqlstate) {
   if (sqlstate == "HYT00" || sqlstate == "HYT01") return ErrorClass::retry;
+  if (sqlstate == "25006") return ErrorClass::unavailable;  // read-only transaction
+  // 57P01-57P03: the server is shutting down or starting; a new connection will do.
+  if (sqlstate.substr(0, 4) == "57P0") return ErrorClass::reconnect;
   auto cls = sqlstate.substr(0, 2);
+  if (cls == "53") return ErrorClass::unavailable;
   if (cls == "08") return ErrorClass::reconnect;
   if (cls == "40") return ErrorClass::retry;
   if (cls == "23") return ErrorClass::constraint;

@@ -15,11 +15,13 @@ namespace fep::odbc {
 
 // What a caller can do about a database error.
 enum class ErrorClass {
-  reconnect,   // 08xxx, or the connection is gone: drop the connection and try again later
-  retry,       // 40xxx (serialization failure, deadlock), HYT00/HYT01 timeouts: retry the work
-  constraint,  // 23xxx: the data violates a constraint; will not fix itself
-  data,        // 22xxx: a value the database does not accept; will not fix itself
-  statement,   // anything else: the statement is wrong for this database; will not fix itself
+  reconnect,    // 08xxx, or the connection is gone: drop the connection and try again later
+  retry,        // 40xxx (serialization failure, deadlock), HYT00/HYT01 timeouts: retry the work
+  constraint,   // 23xxx: the data violates a constraint; will not fix itself
+  data,         // 22xxx: a value the database does not accept; will not fix itself
+  unavailable,  // 53xxx (disk full, out of memory), 25006 (read-only): the database cannot take
+                // writes now; wait for an operator or for space, do not blame the batch
+  statement,    // anything else: the statement is wrong for this database; will not fix itself
 };
 
 struct DbError {
@@ -105,9 +107,12 @@ class Connection {
   virtual DbExpected<void> execute(const std::string& sql) = 0;
   virtual DbExpected<std::unique_ptr<Statement>> prepare(const std::string& sql) = 0;
 
-  // Catalog questions answered by the driver (SQLTables, SQLColumns), not by SQL text.
-  virtual DbExpected<bool> table_exists(const std::string& table) = 0;
-  virtual DbExpected<std::vector<std::string>> column_names(const std::string& table) = 0;
+  // Catalog questions answered by the driver (SQLTables, SQLColumns), not by SQL text; without
+  // a schema, every schema the connection sees is searched.
+  virtual DbExpected<bool> table_exists(const std::optional<std::string>& schema,
+                                        const std::string& table) = 0;
+  virtual DbExpected<std::vector<std::string>> column_names(
+      const std::optional<std::string>& schema, const std::string& table) = 0;
 };
 
 // Connects with `connection_string`; a `password`, when given, is appended as PWD={...}

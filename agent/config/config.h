@@ -38,11 +38,15 @@ struct TargetConfig {
   // odbc
   std::string connection;
   std::optional<std::filesystem::path> password_file;
-  std::optional<std::string> password;  // read from password_file at load; never logged
-  std::optional<std::string> dialect;   // sqlite|postgresql|mysql|dm|kingbase
+  std::optional<std::string> password;   // read from password_file at load; never logged
+  std::optional<std::string> dialect;    // sqlite|postgresql|mysql|dm|kingbase
+  std::optional<std::string> db_schema;  // `schema`: where the tables go
+  std::string table_prefix;
   // folder
   std::filesystem::path path;
 };
+
+enum class OnSchemaChange { reject, rebuild };
 
 struct ResourceConfig {
   std::string id;
@@ -50,6 +54,7 @@ struct ResourceConfig {
   std::optional<std::string> table;  // default: the manifest's table name
   std::optional<std::string> path;   // default: the resource id
   std::optional<std::string> schedule;
+  OnSchemaChange on_schema_change = OnSchemaChange::reject;
 };
 
 struct StatusConfig {

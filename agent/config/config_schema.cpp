@@ -59,6 +59,12 @@ constexpr KeySpec kOdbcTargetKeys[] = {
     {"dialect", string, false, "",
      "SQL dialect of the database; detected from the driver when absent.",
      "sqlite|postgresql|mysql|dm|kingbase"},
+    {"schema", string, false, "",
+     "Database schema the tables go in (PostgreSQL, KingbaseES, DM); default: the connection's "
+     "own. [A-Za-z_][A-Za-z0-9_]{0,62}."},
+    {"table_prefix", string, false, "",
+     "Prefix for every table name of this target, e.g. `ods_`. [A-Za-z_][A-Za-z0-9_]*; the "
+     "prefixed name must stay within 63 characters."},
 };
 
 constexpr KeySpec kFolderTargetKeys[] = {
@@ -79,6 +85,12 @@ constexpr KeySpec kResourceKeys[] = {
      "folder targets: subfolder below the target's path, relative, no '..'; default: the resource "
      "id."},
     {"schedule", string, false, "", "How often to pull: \"every <n><unit>\" (ms|s|m|h), >= 1s."},
+    {"on_schema_change", string, false, "reject",
+     "odbc targets: what a manifest whose schema conflicts with the local table does. `reject`: "
+     "the batch is rejected with SCHEMA_MISMATCH and the resource waits; `rebuild`: a full batch "
+     "recreates the table (incremental batches are still rejected). Added nullable columns are "
+     "always added.",
+     "reject|rebuild"},
 };
 
 constexpr KeySpec kStatusKeys[] = {

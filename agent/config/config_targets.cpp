@@ -42,6 +42,17 @@ void build_target(const YAML::Node& entry, const SectionSpec& spec, const std::s
   out.type = TargetType::odbc;
   out.connection = t.text("connection");
   if (t.given("dialect")) out.dialect = t.text("dialect");
+  if (t.given("schema")) {
+    out.db_schema = t.text("schema");
+    if (!sql::is_valid_name(*out.db_schema))
+      ctx.diag.error(t.mark("schema"), t.path("schema"), "must match [A-Za-z_][A-Za-z0-9_]{0,62}");
+  }
+  if (t.given("table_prefix")) {
+    out.table_prefix = t.text("table_prefix");
+    if (!sql::is_valid_name(out.table_prefix) || out.table_prefix.size() > 32)
+      ctx.diag.error(t.mark("table_prefix"), t.path("table_prefix"),
+                     "must match [A-Za-z_][A-Za-z0-9_]* and be at most 32 characters");
+  }
   if (!t.given("password_file")) return;
   out.password_file = resolve(ctx, t.text("password_file"));
   out.password = read_secret(t, "password_file", *out.password_file, ctx);
@@ -123,6 +134,8 @@ std::optional<Destination> build_resource(const Section& r, const Config& config
   if (r.given("table")) out.table = r.text("table");
   if (r.given("path")) out.path = r.text("path");
   if (r.given("schedule")) out.schedule = r.text("schedule");
+  if (r.given("on_schema_change") && r.text("on_schema_change") == "rebuild")
+    out.on_schema_change = OnSchemaChange::rebuild;
   if (r.given("id") && !is_valid_id(out.id))
     ctx.diag.error(r.mark("id"), r.path("id"), "must be 1-128 characters of [A-Za-z0-9._-]");
   if (out.table && (!sql::is_valid_name(*out.table) || out.table->front() == '_'))
@@ -151,9 +164,10 @@ std::optional<Destination> build_resource(const Section& r, const Config& config
     if (!out.table) return std::nullopt;  // the manifest's name: unknown until a batch comes
     return Destination{label, {}, *out.table, r.mark("table"), r.path("table")};
   }
-  if (out.table)
-    ctx.diag.error(r.mark("table"), r.path("table"),
-                   "applies to odbc targets only; target " + out.target + " is a folder");
+  for (const char* key : {"table", "on_schema_change"})
+    if (r.given(key))
+      ctx.diag.error(r.mark(key), r.path(key),
+                     "applies to odbc targets only; target " + out.target + " is a folder");
   if (out.path) {
     if (path_error) return std::nullopt;
     auto folder = std::filesystem::path(*out.path).lexically_normal();

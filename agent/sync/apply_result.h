@@ -16,17 +16,24 @@ struct AppliedCounts {
 };
 
 struct ApplyFailure {
-  // true: the target is unreachable or busy; nothing was applied, try the batch again later.
-  // false: the batch itself cannot be applied; `rejection` goes into its receipt.
-  bool transient = false;
+  enum class Kind {
+    reject,       // the batch itself cannot be applied: `rejection` goes into its receipt
+    transient,    // the target was unreachable or busy: try the batch again on the next run
+    unavailable,  // the target cannot take writes (disk full, read-only): the resource pauses
+  };
+  Kind kind = Kind::reject;
   Rejection rejection{RejectCode::target_error, ""};
+  bool transient() const { return kind != Kind::reject; }
 };
 
 inline ApplyFailure reject(RejectCode code, std::string message) {
-  return {false, {code, std::move(message)}};
+  return {ApplyFailure::Kind::reject, {code, std::move(message)}};
 }
 inline ApplyFailure retry_later(std::string message) {
-  return {true, {RejectCode::target_error, std::move(message)}};
+  return {ApplyFailure::Kind::transient, {RejectCode::target_error, std::move(message)}};
+}
+inline ApplyFailure target_unavailable(std::string message) {
+  return {ApplyFailure::Kind::unavailable, {RejectCode::target_error, std::move(message)}};
 }
 
 }  // namespace fep

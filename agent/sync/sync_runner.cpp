@@ -231,7 +231,14 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
   (void)store_.set_batch_state(listing.batch_id, "applying");
   auto applied = table_sink(*target).apply(*manifest, spool, resource);
   if (!applied) {
-    if (applied.error().transient) {
+    if (applied.error().kind == ApplyFailure::Kind::unavailable) {
+      // Nothing the batch did: wait until the database can take writes again.
+      note_error(summary, resource.id, applied.error().rejection.message);
+      (void)store_.set_resource_state(resource.id, store::kPaused,
+                                      applied.error().rejection.message);
+      return BatchResult::stop;
+    }
+    if (applied.error().transient()) {
       note_error(summary, resource.id, applied.error().rejection.message);
       return BatchResult::stop;
     }

@@ -1,65 +1,67 @@
 #include "agent/sync/table_sink.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
-#include <cctype>
-#include <set>
+#include <charconv>
 
 #include "adapters/base/clock.h"
-#include "agent/batch/csv_reader.h"
-#include "agent/batch/payload_source.h"
-#include "agent/sync/row_decoder.h"
 
 namespace fep {
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+// How often a batch is tried again in one run after a lost connection or a deadlock.
+constexpr int kTransientAttempts = 3;
 
 // Rolls back unless the batch committed: a failed batch leaves nothing visible.
 class RollbackGuard {
  public:
-  explicit RollbackGuard(odbc::Connection& c) : connection_(c) {}
+  explicit RollbackGuard(odbc::Connection* c) : connection_(c) {}
   ~RollbackGuard() {
-    if (!committed_) (void)connection_.rollback();
+    if (connection_ && !committed_) (void)connection_->rollback();
   }
   void committed() { committed_ = true; }
 
  private:
-  odbc::Connection& connection_;
+  odbc::Connection* connection_;
   bool committed_ = false;
 };
 
-std::vector<odbc::Param> bind_columns(const DecodedRow& row, const sql::TableSchema& schema,
-                                      const std::vector<size_t>& columns) {
-  std::vector<odbc::Param> params;
-  params.reserve(columns.size());
-  for (size_t c : columns) {
-    if (row.null[c])
-      params.push_back(odbc::Param::null_value());
-    else if (schema.columns[c].type.kind == sql::ColumnKind::binary_)
-      params.push_back(odbc::Param::binary(row.values[c]));
-    else
-      params.push_back(odbc::Param::text(row.values[c]));
-  }
-  return params;
+int64_t to_int(const std::optional<std::string>& text) {
+  int64_t v = 0;
+  if (text) std::from_chars(text->data(), text->data() + text->size(), v);
+  return v;
+}
+
+bool has_column(const std::vector<std::string>& columns, const std::string& name) {
+  return std::any_of(columns.begin(), columns.end(), [&](const std::string& c) {
+    return std::equal(c.begin(), c.end(), name.begin(), name.end(),
+                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  });
 }
 
 }  // namespace
 
 TableSink::TableSink(const TargetConfig& target) : target_(target) {}
+TableSink::~TableSink() = default;
+
+std::string TableSink::local_table_name(const TargetConfig& target, const ResourceConfig& resource,
+                                        const std::string& manifest_table) {
+  return target.table_prefix + resource.table.value_or(manifest_table);
+}
 
 ApplyFailure TableSink::database_failure(const std::string& what, const odbc::DbError& error) {
   const std::string message = what + ": " + error.message;
-  switch (error.error_class) {
+  switch (dialect_ ? dialect_->classify(error) : error.error_class) {
     case odbc::ErrorClass::reconnect:
       connection_.reset();
       dialect_.reset();
-      bookkeeping_ready_ = false;
+      agent_tables_ready_ = false;
       return retry_later(message);
     case odbc::ErrorClass::retry:
       return retry_later(message);
+    case odbc::ErrorClass::unavailable:
+      return target_unavailable(message);
     case odbc::ErrorClass::constraint:
       return reject(RejectCode::constraint_violation, message);
     case odbc::ErrorClass::data:
@@ -81,154 +83,212 @@ Expected<void, ApplyFailure> TableSink::ensure_connected() {
   } else {
     auto detected = sql::dialect_for_dbms((*conn)->dbms_name());
     if (!detected)
-      return Unexpected{retry_later("target " + target_.name + ": " + detected.error().message +
-                                    "; set targets." + target_.name + ".dialect")};
+      return Unexpected{target_unavailable("target " + target_.name + ": " +
+                                           detected.error().message + "; set targets." +
+                                           target_.name + ".dialect")};
     dialect_name = *detected;
   }
-  auto dialect = sql::make_dialect(dialect_name, (*conn)->identifier_quote());
+  auto dialect = sql::make_dialect(dialect_name, (*conn)->identifier_quote(), target_.db_schema);
   if (!dialect)
-    return Unexpected{retry_later("target " + target_.name + ": " + dialect.error().message)};
+    return Unexpected{
+        target_unavailable("target " + target_.name + ": " + dialect.error().message)};
+  for (const auto& sql : (*dialect)->session_setup())
+    if (auto st = (*conn)->execute(sql); !st)
+      return Unexpected{
+          retry_later("target " + target_.name + ": session setup: " + st.error().message)};
   connection_ = std::move(conn).value();
   dialect_ = std::move(dialect).value();
+  return {};
+}
+
+Expected<void, ApplyFailure> TableSink::run(const std::string& what, const std::string& sql) {
+  if (auto st = connection_->execute(sql); !st)
+    return Unexpected{database_failure(what, st.error())};
+  return {};
+}
+
+Expected<void, ApplyFailure> TableSink::ensure_agent_tables() {
+  if (agent_tables_ready_) return {};
+  const std::pair<std::string_view, std::string> tables[] = {
+      {sql::kBookkeepingTable, dialect_->create_bookkeeping()},
+      {sql::kSchemaTable, dialect_->create_schema_registry()}};
+  for (const auto& [name, create] : tables) {
+    auto exists = connection_->table_exists(dialect_->db_schema(), std::string(name));
+    if (!exists) return Unexpected{database_failure(std::string(name), exists.error())};
+    if (*exists) continue;
+    if (auto st = run("creating " + std::string(name), create); !st) return st;
+    if (auto st = connection_->commit(); !st)
+      return Unexpected{database_failure("creating " + std::string(name), st.error())};
+  }
+  agent_tables_ready_ = true;
   return {};
 }
 
 Expected<std::optional<AppliedCounts>, ApplyFailure> TableSink::find_applied(
     const std::string& batch_id) {
   if (auto st = ensure_connected(); !st) return Unexpected{st.error()};
-  if (!bookkeeping_ready_) {
-    auto exists = connection_->table_exists(std::string(sql::kBookkeepingTable));
-    if (!exists) return Unexpected{database_failure("bookkeeping table", exists.error())};
-    if (!*exists) {
-      if (auto st = connection_->execute(dialect_->create_bookkeeping()); !st)
-        return Unexpected{database_failure("creating the bookkeeping table", st.error())};
-      if (auto st = connection_->commit(); !st)
-        return Unexpected{database_failure("creating the bookkeeping table", st.error())};
-    }
-    bookkeeping_ready_ = true;
-  }
+  if (auto st = ensure_agent_tables(); !st) return Unexpected{st.error()};
+  RollbackGuard end_read(connection_.get());  // ends the read transaction
   auto stmt = connection_->prepare(dialect_->select_bookkeeping());
   if (!stmt) return Unexpected{database_failure("bookkeeping lookup", stmt.error())};
   if (auto st = (*stmt)->execute({odbc::Param::text(batch_id)}); !st)
     return Unexpected{database_failure("bookkeeping lookup", st.error())};
   auto row = (*stmt)->fetch();
   if (!row) return Unexpected{database_failure("bookkeeping lookup", row.error())};
-  std::optional<AppliedCounts> found;
-  if (*row) {
-    auto rows = (*stmt)->get_text(0);
-    auto deleted = (*stmt)->get_text(1);
-    if (!rows || !deleted)
-      return Unexpected{
-          database_failure("bookkeeping lookup", !rows ? rows.error() : deleted.error())};
-    found =
-        AppliedCounts{std::stoll(rows->value_or("0")), std::stoll(deleted->value_or("0")), true};
+  if (!*row) return std::optional<AppliedCounts>();
+  auto rows = (*stmt)->get_text(0);
+  auto deleted = (*stmt)->get_text(1);
+  if (!rows) return Unexpected{database_failure("bookkeeping lookup", rows.error())};
+  if (!deleted) return Unexpected{database_failure("bookkeeping lookup", deleted.error())};
+  return std::optional<AppliedCounts>(AppliedCounts{to_int(*rows), to_int(*deleted), true});
+}
+
+Expected<std::optional<sql::TableSchema>, ApplyFailure> TableSink::registered_schema(
+    const std::string& table) {
+  auto stmt = connection_->prepare(dialect_->select_schema_registry());
+  if (!stmt) return Unexpected{database_failure("schema registry", stmt.error())};
+  if (auto st = (*stmt)->execute({odbc::Param::text(table)}); !st)
+    return Unexpected{database_failure("schema registry", st.error())};
+  auto row = (*stmt)->fetch();
+  if (!row) return Unexpected{database_failure("schema registry", row.error())};
+  if (!*row) return std::optional<sql::TableSchema>();
+  auto json = (*stmt)->get_text(0);
+  if (!json) return Unexpected{database_failure("schema registry", json.error())};
+  auto schema = schema_from_json(json->value_or(""));
+  if (!schema) {  // a damaged entry: treat the table as one the agent did not create
+    spdlog::warn("table {}: {}", table, schema.error().message);
+    return std::optional<sql::TableSchema>();
   }
-  (void)connection_->rollback();  // ends the read transaction
-  return found;
+  return std::optional<sql::TableSchema>(std::move(schema).value());
+}
+
+Expected<void, ApplyFailure> TableSink::record(const Manifest& manifest,
+                                               const sql::TableSchema& schema,
+                                               const AppliedCounts& counts) {
+  const std::string now = rfc3339_now();
+  auto registry_delete = connection_->prepare(dialect_->delete_schema_registry());
+  auto registry_insert = connection_->prepare(dialect_->insert_schema_registry());
+  auto bookkeeping = connection_->prepare(dialect_->insert_bookkeeping());
+  for (auto* stmt : {&registry_delete, &registry_insert, &bookkeeping})
+    if (!*stmt) return Unexpected{database_failure("recording the batch", stmt->error())};
+  const std::string json = schema_to_json(schema);
+  const std::string seq = std::to_string(manifest.seq), rows = std::to_string(counts.rows),
+                    deleted = std::to_string(counts.deleted);
+  using odbc::Param;
+  if (auto st = (*registry_delete)->execute({Param::text(schema.name)}); !st)
+    return Unexpected{database_failure("recording the schema", st.error())};
+  if (auto st = (*registry_insert)
+                    ->execute({Param::text(schema.name), Param::text(manifest.resource_id),
+                               Param::text(json), Param::text(now)});
+      !st)
+    return Unexpected{database_failure("recording the schema", st.error())};
+  if (auto st = (*bookkeeping)
+                    ->execute({Param::text(manifest.batch_id), Param::text(manifest.resource_id),
+                               Param::text(seq), Param::text(rows), Param::text(deleted),
+                               Param::text(now)});
+      !st)
+    return Unexpected{database_failure("recording the batch", st.error())};
+  return {};
 }
 
 Expected<AppliedCounts, ApplyFailure> TableSink::apply(const Manifest& manifest,
                                                        const std::filesystem::path& payload,
                                                        const ResourceConfig& resource) {
+  for (int attempt = 1;; ++attempt) {
+    auto result = apply_once(manifest, payload, resource);
+    if (result || result.error().kind != ApplyFailure::Kind::transient ||
+        attempt >= kTransientAttempts)
+      return result;
+    spdlog::warn("{}: batch {}: {}; trying again", resource.id, manifest.batch_id,
+                 result.error().rejection.message);
+  }
+}
+
+Expected<AppliedCounts, ApplyFailure> TableSink::apply_once(const Manifest& manifest,
+                                                            const std::filesystem::path& payload,
+                                                            const ResourceConfig& resource) {
   auto already = find_applied(manifest.batch_id);
   if (!already) return Unexpected{already.error()};
   if (*already) return **already;
 
-  sql::TableSchema schema = *manifest.table;
-  if (resource.table) schema.name = *resource.table;
+  sql::TableSchema wanted = *manifest.table;
+  wanted.name = local_table_name(target_, resource, manifest.table->name);
 
-  auto exists = connection_->table_exists(schema.name);
-  if (!exists) return Unexpected{database_failure("table " + schema.name, exists.error())};
+  auto exists = connection_->table_exists(dialect_->db_schema(), wanted.name);
+  if (!exists) return Unexpected{database_failure("table " + wanted.name, exists.error())};
+  std::optional<std::vector<std::string>> existing;
   if (*exists) {
-    auto columns = connection_->column_names(schema.name);
-    if (!columns) return Unexpected{database_failure("table " + schema.name, columns.error())};
-    std::set<std::string> have;
-    for (const auto& c : *columns) have.insert(lower(c));
-    for (const auto& c : schema.columns)
-      if (!have.count(lower(c.name)))
-        return Unexpected{reject(RejectCode::schema_mismatch,
-                                 "the local table " + schema.name + " has no column " + c.name)};
+    auto columns = connection_->column_names(dialect_->db_schema(), wanted.name);
+    if (!columns) return Unexpected{database_failure("table " + wanted.name, columns.error())};
+    existing = std::move(columns).value();
   }
-  return load(manifest, payload, schema, *exists);
-}
+  auto registered = registered_schema(wanted.name);
+  if (!registered) return Unexpected{registered.error()};
+  (void)connection_->rollback();  // end the catalog reads' transaction before any DDL
+  auto plan = plan_schema(wanted, *registered, existing, manifest.mode, resource.on_schema_change);
+  if (!plan) return Unexpected{ApplyFailure{ApplyFailure::Kind::reject, plan.error()}};
 
-Expected<AppliedCounts, ApplyFailure> TableSink::load(const Manifest& manifest,
-                                                      const std::filesystem::path& payload,
-                                                      const sql::TableSchema& schema,
-                                                      bool table_exists) {
-  auto source = open_payload(payload, manifest.payload.compression, manifest.payload.encoding);
-  if (!source) return Unexpected{reject(RejectCode::payload_invalid, source.error().message)};
-  CsvReader reader(**source);
-  CsvRecord record;
-  auto got = reader.next(record);
-  if (!got) return Unexpected{reject(RejectCode::payload_invalid, got.error().message)};
-  if (!*got) return Unexpected{reject(RejectCode::payload_invalid, "the payload has no header")};
-  auto decoder = RowDecoder::from_header(record, schema, manifest.mode);
-  if (!decoder) return Unexpected{ApplyFailure{false, decoder.error()}};
-
-  odbc::Connection& db = *connection_;
-  RollbackGuard guard(db);
-  auto fail_db = [&](const std::string& what, const odbc::DbError& e) {
-    return Unexpected{database_failure(what, e)};
-  };
-  if (!table_exists) {
-    if (auto created = db.execute(dialect_->create_table(schema)); !created)
-      return fail_db("creating table " + schema.name, created.error());
+  // DDL that commits by itself (MySQL, DM) runs before the batch's transaction; elsewhere it is
+  // part of it. A rebuild on such a database loads a staging table and swaps it in afterwards.
+  const bool early_ddl = dialect_->ddl_commits();
+  const bool staged = early_ddl && plan->action == SchemaPlan::Action::rebuild;
+  sql::TableSchema into = wanted;
+  std::vector<std::string> ddl;
+  switch (plan->action) {
+    case SchemaPlan::Action::create:
+      ddl.push_back(dialect_->create_table(wanted));
+      break;
+    case SchemaPlan::Action::add_columns:
+      for (const auto& c : plan->added)
+        if (!existing || !has_column(*existing, c.name))
+          ddl.push_back(dialect_->add_column(wanted.name, c));
+      break;
+    case SchemaPlan::Action::rebuild:
+      if (staged) {
+        into.name = "_fep_new_" + wanted.name.substr(0, 40);
+        auto stale = connection_->table_exists(dialect_->db_schema(), into.name);
+        if (stale && *stale) ddl.push_back(dialect_->drop_table(into.name));
+      } else {
+        ddl.push_back(dialect_->drop_table(wanted.name));
+      }
+      ddl.push_back(dialect_->create_table(into));
+      break;
+    case SchemaPlan::Action::keep:
+      break;
   }
-  if (manifest.mode == BatchMode::full)
-    if (auto st = db.execute(dialect_->delete_all(schema.name)); !st)
-      return fail_db("emptying table " + schema.name, st.error());
+  if (manifest.mode == BatchMode::full && plan->action != SchemaPlan::Action::create &&
+      plan->action != SchemaPlan::Action::rebuild)
+    ddl.push_back(dialect_->delete_all(wanted.name));  // not DDL, but it opens the transaction
 
-  std::vector<std::string> names;
-  std::vector<size_t> all_columns;
-  for (size_t c = 0; c < schema.columns.size(); ++c) {
-    names.push_back(schema.columns[c].name);
-    all_columns.push_back(c);
-  }
-  auto write = db.prepare(manifest.mode == BatchMode::full ? dialect_->insert(schema.name, names)
-                                                           : dialect_->upsert(schema, names));
-  if (!write) return fail_db("preparing the insert", write.error());
-  std::unique_ptr<odbc::Statement> remove;
-  if (manifest.mode == BatchMode::incremental) {
-    auto prepared = db.prepare(dialect_->delete_by_key(schema));
-    if (!prepared) return fail_db("preparing the delete", prepared.error());
-    remove = std::move(prepared).value();
-  }
-
-  AppliedCounts counts;
-  DecodedRow row;
-  for (;;) {
-    got = reader.next(record);
-    if (!got) return Unexpected{reject(RejectCode::payload_invalid, got.error().message)};
-    if (!*got) break;
-    if (auto st = decoder->decode(record, row); !st)
-      return Unexpected{ApplyFailure{false, st.error()}};
-    const bool is_delete = row.op == DecodedRow::Op::remove;
-    auto params = bind_columns(row, schema, is_delete ? decoder->key_columns() : all_columns);
-    auto st = (is_delete ? remove : *write)->execute(params);
-    if (!st) return fail_db("line " + std::to_string(record.line), st.error());
-    ++(is_delete ? counts.deleted : counts.rows);
-  }
-
-  const int64_t records = counts.rows + counts.deleted;
-  if (static_cast<uint64_t>(records) != manifest.row_count)
-    return Unexpected{
-        reject(RejectCode::payload_invalid, "the payload has " + std::to_string(records) +
-                                                " records but the manifest's row_count is " +
-                                                std::to_string(manifest.row_count))};
-
-  auto mark = db.prepare(dialect_->insert_bookkeeping());
-  if (!mark) return fail_db("recording the batch", mark.error());
-  const std::string seq = std::to_string(manifest.seq), rows = std::to_string(counts.rows),
-                    deleted = std::to_string(counts.deleted), now = rfc3339_now();
-  if (auto st = (*mark)->execute({odbc::Param::text(manifest.batch_id),
-                                  odbc::Param::text(manifest.resource_id), odbc::Param::text(seq),
-                                  odbc::Param::text(rows), odbc::Param::text(deleted),
-                                  odbc::Param::text(now)});
-      !st)
-    return fail_db("recording the batch", st.error());
-  if (auto st = db.commit(); !st) return fail_db("commit", st.error());
+  RollbackGuard guard(connection_.get());
+  for (const auto& sql : ddl)
+    if (auto st = run("preparing table " + wanted.name, sql); !st) return Unexpected{st.error()};
+  auto counts = load_rows(manifest, payload, into);
+  if (!counts) return counts;
+  if (!staged)
+    if (auto st = record(manifest, wanted, *counts); !st) return Unexpected{st.error()};
+  if (auto st = connection_->commit(); !st)
+    return Unexpected{database_failure("commit", st.error())};
   guard.committed();
+  if (!staged) return counts;
+
+  // The staging table is loaded and committed: swap it in, then record the batch. A crash in
+  // between loads the full batch again on restart, which gives the same table.
+  const std::string old = "_fep_old_" + wanted.name.substr(0, 40);
+  auto stale_old = connection_->table_exists(dialect_->db_schema(), old);
+  if (stale_old && *stale_old)
+    if (auto st = run("rebuilding " + wanted.name, dialect_->drop_table(old)); !st)
+      return Unexpected{st.error()};
+  for (const auto& sql : dialect_->swap_tables(wanted.name, into.name, old))
+    if (auto st = run("swapping in the rebuilt " + wanted.name, sql); !st)
+      return Unexpected{st.error()};
+  RollbackGuard record_guard(connection_.get());
+  if (auto st = record(manifest, wanted, *counts); !st) return Unexpected{st.error()};
+  if (auto st = connection_->commit(); !st)
+    return Unexpected{database_failure("commit", st.error())};
+  record_guard.committed();
+  if (auto st = run("dropping the old " + wanted.name, dialect_->drop_table(old)); !st)
+    spdlog::warn("{}", st.error().rejection.message);
   return counts;
 }
 

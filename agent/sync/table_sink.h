@@ -13,6 +13,7 @@
 #include "agent/batch/manifest.h"
 #include "agent/config/config.h"
 #include "agent/sync/apply_result.h"
+#include "agent/sync/schema_plan.h"
 
 namespace fep {
 
@@ -21,6 +22,7 @@ class TableSink {
   // `target` must outlive the sink. The connection is opened on first use and dropped after
   // an error that calls for reconnecting.
   explicit TableSink(const TargetConfig& target);
+  ~TableSink();
 
   Expected<AppliedCounts, ApplyFailure> apply(const Manifest& manifest,
                                               const std::filesystem::path& payload,
@@ -29,17 +31,32 @@ class TableSink {
   // Asks the target whether `batch_id` is recorded there (crash recovery).
   Expected<std::optional<AppliedCounts>, ApplyFailure> find_applied(const std::string& batch_id);
 
+  // The table a resource's batch lands in: the target's prefix, then the resource's `table`
+  // or the manifest's name.
+  static std::string local_table_name(const TargetConfig& target, const ResourceConfig& resource,
+                                      const std::string& manifest_table);
+
  private:
   Expected<void, ApplyFailure> ensure_connected();
-  Expected<AppliedCounts, ApplyFailure> load(const Manifest& manifest,
-                                             const std::filesystem::path& payload,
-                                             const sql::TableSchema& schema, bool table_exists);
+  Expected<void, ApplyFailure> ensure_agent_tables();
+  Expected<AppliedCounts, ApplyFailure> apply_once(const Manifest& manifest,
+                                                   const std::filesystem::path& payload,
+                                                   const ResourceConfig& resource);
+  Expected<std::optional<sql::TableSchema>, ApplyFailure> registered_schema(
+      const std::string& table);
+  Expected<void, ApplyFailure> run(const std::string& what, const std::string& sql);
+  Expected<void, ApplyFailure> record(const Manifest& manifest, const sql::TableSchema& schema,
+                                      const AppliedCounts& counts);
+  // Streams the payload's rows into `into` inside the open transaction.
+  Expected<AppliedCounts, ApplyFailure> load_rows(const Manifest& manifest,
+                                                  const std::filesystem::path& payload,
+                                                  const sql::TableSchema& into);
   ApplyFailure database_failure(const std::string& what, const odbc::DbError& error);
 
   const TargetConfig& target_;
   std::unique_ptr<odbc::Connection> connection_;
   std::unique_ptr<sql::Dialect> dialect_;
-  bool bookkeeping_ready_ = false;
+  bool agent_tables_ready_ = false;
 };
 
 }  // namespace fep

@@ -15,10 +15,12 @@ Both servers: database `fep`, login user `fep` with password `fep-test-pw`
 (password auth over TCP), UTF-8 (utf8mb4/utf8mb4_bin on MariaDB), time zone UTC,
 durability off (fsync=off / innodb_flush_log_at_trx_commit=0) for speed.
 
-sql() runs the statements with the server's own client (psql / mariadb) as the
-superuser over the unix socket, independently of ODBC, and returns the rows of
-the last statement that returned rows as lists of str, SQL NULL as None. Values
-may hold tabs and newlines. Binary values should be selected as hex
+sql() runs statements with the server's own client (psql / mariadb) over the unix
+socket, independently of ODBC (PostgreSQL: as `fep`, or `postgres` with
+superuser=True; MariaDB: as root), and returns the rows of the last statement
+(PostgreSQL) / last result set (MariaDB) as lists of str, SQL NULL as None.
+Values may hold tabs, newlines and other control characters (but not U+001A on
+PostgreSQL, which marks NULL there). Select binary values as hex
 (encode(b,'hex') / HEX(b)).
 
 The server processes get a parent-death signal: if the Python process is killed
@@ -102,12 +104,21 @@ def _tail(path, n=30):
 
 
 def _run(argv, what, input_text=None, timeout=60, env=None):
-    proc = subprocess.run(argv, input=input_text, capture_output=True, text=True,
-                          encoding="utf-8", timeout=timeout, env=env)
+    """Runs argv; returns its stdout decoded as UTF-8 (no newline translation)."""
+    proc = subprocess.run(argv, input=None if input_text is None else input_text.encode(),
+                          capture_output=True, timeout=timeout, env=env)
+    out = proc.stdout.decode("utf-8", errors="surrogateescape")
     if proc.returncode != 0:
-        raise ServerError(f"{what} failed ({proc.returncode}): {proc.stderr.strip()}\n"
-                          f"{proc.stdout.strip()[-2000:]}")
-    return proc.stdout
+        err = proc.stderr.decode("utf-8", errors="replace").strip()
+        raise ServerError(f"{what} failed ({proc.returncode}): {err}\n{out.strip()[-2000:]}")
+    return out
+
+
+# Control characters that XML 1.0 forbids (or, for CR, normalises) are carried
+# through the XML parser as private-use characters and mapped back afterwards.
+_XML_HIDE = {c: chr(0xF0000 + c) for c in list(range(0x00, 0x09)) + [0x0B, 0x0C, 0x0D]
+             + list(range(0x0E, 0x20))}
+_XML_SHOW = {ord(v): chr(k) for k, v in _XML_HIDE.items()}
 
 
 class _Server:
@@ -285,19 +296,22 @@ class PostgresServer(_Server):
         self.proc.send_signal(signal.SIGINT)   # fast shutdown: ends sessions, checkpoints
 
     # -- client side
-    def _psql(self, dbname, command):
+    def _psql(self, dbname, command, user=None):
         argv = [f"{PG_BIN}/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                 "-F", _PG_FS, "-R", _PG_RS, "-P", f"null={_PG_NULL}",
-                "-h", self.socket_dir, "-p", str(self.port), "-U", self.superuser,
+                "-h", self.socket_dir, "-p", str(self.port), "-U", user or self.superuser,
                 "-d", dbname, "-c", command]
         env = dict(os.environ, PGCLIENTENCODING="UTF8", PGTZ="UTC")
         return _run(argv, "psql", env=env)
 
-    def sql(self, query, database=None):
-        """Runs query with psql as superuser and returns the rows of its last statement:
-        [[str|None, ...], ...]. Several statements separated by ';' run as one implicit
-        transaction (psql -c), so CREATE DATABASE or VACUUM must be sent alone."""
-        out = self._psql(database or self.database, query)
+    def sql(self, query, database=None, superuser=False):
+        """Runs query with psql and returns the rows of its last statement:
+        [[str|None, ...], ...]. Runs as the login user `fep` (so the tables it creates
+        belong to `fep`, as ODBC sessions need), or as `postgres` with superuser=True.
+        Several statements separated by ';' run as one implicit transaction (psql -c),
+        so CREATE DATABASE or VACUUM must be sent alone."""
+        out = self._psql(database or self.database, query,
+                         user=self.superuser if superuser else self.user)
         if not out:                     # no rows ("" would be one row holding '')
             return []
         if out.endswith("\n"):
@@ -427,10 +441,10 @@ class MariaDbServer(_Server):
         docs = [d for d in out.split("<?xml") if d.strip()]
         if not docs:
             return []
-        root = ET.fromstring(docs[-1].split("?>", 1)[1])
+        root = ET.fromstring(docs[-1].split("?>", 1)[1].translate(_XML_HIDE))
         nil = "{http://www.w3.org/2001/XMLSchema-instance}nil"
         for row in root.iter("row"):
-            rows.append([None if f.get(nil) == "true" else (f.text or "")
+            rows.append([None if f.get(nil) == "true" else (f.text or "").translate(_XML_SHOW)
                          for f in row.iter("field")])
         return rows
 

@@ -13,7 +13,7 @@ using fep::odbc::testing::TempDb;
 namespace {
 
 std::unique_ptr<Dialect> sqlite(std::string quote = "\"") {
-  auto d = make_dialect("sqlite", std::move(quote));
+  auto d = make_dialect("sqlite", std::move(quote), std::nullopt);
   REQUIRE(d.ok());
   return std::move(d).value();
 }
@@ -63,10 +63,10 @@ TEST_CASE("dialect names from SQL_DBMS_NAME") {
   CHECK(unknown.error().message.find("Oracle") != std::string::npos);
 
   CHECK(sqlite()->name() == "sqlite");
-  auto later = make_dialect("postgresql", "\"");
-  REQUIRE_FALSE(later.ok());
-  CHECK(later.error().message == "dialect postgresql is not available in this version");
-  CHECK_FALSE(make_dialect("nosuch", "\"").ok());
+  for (const char* name : {"postgresql", "mysql", "dm", "kingbase"})
+    CHECK(make_dialect(name, "\"", std::nullopt).value()->name() == name);
+  CHECK_FALSE(make_dialect("nosuch", "\"", std::nullopt).ok());
+  CHECK_FALSE(make_dialect("sqlite", "\"", "ods").ok());  // SQLite has no schemas
 }
 
 TEST_CASE("SQLite type mapping keeps decimals exact") {
@@ -89,14 +89,14 @@ TEST_CASE("statement text") {
   CHECK(d->create_table(s) ==
         "CREATE TABLE \"t\" (\"k1\" INTEGER NOT NULL, \"k2\" TEXT NOT NULL, \"v\" TEXT, "
         "PRIMARY KEY (\"k1\", \"k2\"))");
-  CHECK(d->insert("t", {"a", "b"}) == "INSERT INTO \"t\" (\"a\", \"b\") VALUES (?, ?)");
+  CHECK(d->insert(s) == "INSERT INTO \"t\" (\"k1\", \"k2\", \"v\") VALUES (?, ?, ?)");
   CHECK(d->delete_by_key(s) == "DELETE FROM \"t\" WHERE \"k1\" = ? AND \"k2\" = ?");
   CHECK(d->delete_all("t") == "DELETE FROM \"t\"");
-  CHECK(d->upsert(s, {"k1", "k2", "v"}) ==
+  CHECK(d->upsert(s) ==
         "INSERT INTO \"t\" (\"k1\", \"k2\", \"v\") VALUES (?, ?, ?) ON CONFLICT (\"k1\", \"k2\") "
         "DO UPDATE SET \"v\" = excluded.\"v\"");
-  CHECK(d->upsert(s, {"k1", "k2"}) ==
-        "INSERT OR REPLACE INTO \"t\" (\"k1\", \"k2\") VALUES (?, ?)");
+  TableSchema keys_only{"t", {col("k1", "integer", false), col("k2", "text", false)}, {"k1", "k2"}};
+  CHECK(d->upsert(keys_only) == "INSERT OR REPLACE INTO \"t\" (\"k1\", \"k2\") VALUES (?, ?)");
   CHECK(d->select_bookkeeping() ==
         "SELECT \"row_count\", \"deleted_count\" FROM \"_fep_batches\" WHERE \"batch_id\" = ?");
 }
@@ -107,8 +107,8 @@ TEST_CASE("a table with every column type: create, insert, upsert, delete") {
   auto d = sqlite(conn->identifier_quote());
   const TableSchema s = all_types();
   REQUIRE(conn->execute(d->create_table(s)).ok());
-  CHECK(conn->table_exists("all_types").value());
-  CHECK(conn->column_names("all_types").value() == names(s));
+  CHECK(conn->table_exists(std::nullopt, "all_types").value());
+  CHECK(conn->column_names(std::nullopt, "all_types").value() == names(s));
 
   const std::string bytes("\x00\xfe\x00", 3);
   std::vector<Param> row = {Param::text("安阳"),
@@ -126,7 +126,7 @@ TEST_CASE("a table with every column type: create, insert, upsert, delete") {
                             Param::text("2026-11-20 08:30:00"),
                             Param::text("2026-11-20T08:30:00+08:00"),
                             Param::binary(bytes)};
-  run(*conn, d->insert(s.name, names(s)), row);
+  run(*conn, d->insert(s), row);
 
   auto select = "SELECT id, amount, typeof(amount), name, blob FROM all_types";
   auto rows = query(*conn, select, 5);
@@ -140,9 +140,9 @@ TEST_CASE("a table with every column type: create, insert, upsert, delete") {
   // Upsert: the same key updates the row, NULL included; a new key inserts.
   row[4] = Param::text("99.99");
   row[9] = Param::null_value();
-  run(*conn, d->upsert(s, names(s)), row);
+  run(*conn, d->upsert(s), row);
   row[1] = Param::text("2");
-  run(*conn, d->upsert(s, names(s)), row);
+  run(*conn, d->upsert(s), row);
   rows = query(*conn, "SELECT id, amount, name FROM all_types ORDER BY id", 3);
   REQUIRE(rows.size() == 2);
   CHECK(rows[0][0] == "2");
@@ -170,11 +170,10 @@ TEST_CASE("key-only tables upsert by replacing") {
   auto d = sqlite(conn->identifier_quote());
   TableSchema s{"keys", {col("a", "text"), col("b", "integer")}, {"a", "b"}};
   REQUIRE(conn->execute(d->create_table(s)).ok());
-  for (int i = 0; i < 2; ++i)
-    run(*conn, d->upsert(s, {"a", "b"}), {Param::text("x"), Param::text("1")});
+  for (int i = 0; i < 2; ++i) run(*conn, d->upsert(s), {Param::text("x"), Param::text("1")});
   CHECK(query(*conn, "SELECT a FROM keys", 1).size() == 1);
   // Key columns are NOT NULL even when the manifest says nullable.
-  auto ins = conn->prepare(d->insert("keys", {"a", "b"}));
+  auto ins = conn->prepare(d->insert(s));
   REQUIRE(ins.ok());
   auto r = (*ins)->execute({Param::null_value(), Param::text("2")});
   REQUIRE_FALSE(r.ok());
@@ -187,24 +186,25 @@ TEST_CASE("names with the quote character inside work end to end") {
   auto d = sqlite(conn->identifier_quote());
   TableSchema s{"we\"ird", {col("co\"l", "text", false), col("v", "text")}, {"co\"l"}};
   REQUIRE(conn->execute(d->create_table(s)).ok());
-  run(*conn, d->upsert(s, {"co\"l", "v"}), {Param::text("k"), Param::text("1")});
-  run(*conn, d->upsert(s, {"co\"l", "v"}), {Param::text("k"), Param::text("2")});
+  run(*conn, d->upsert(s), {Param::text("k"), Param::text("1")});
+  run(*conn, d->upsert(s), {Param::text("k"), Param::text("2")});
   auto rows = query(*conn, "SELECT " + d->quote("v") + " FROM " + d->quote(s.name), 1);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0][0] == "2");
-  CHECK(conn->table_exists("we\"ird").value());
-  CHECK(conn->column_names("we\"ird").value() == std::vector<std::string>{"co\"l", "v"});
+  CHECK(conn->table_exists(std::nullopt, "we\"ird").value());
+  CHECK(conn->column_names(std::nullopt, "we\"ird").value() ==
+        std::vector<std::string>{"co\"l", "v"});
 }
 
 TEST_CASE("bookkeeping rows commit with the batch") {
   TempDb db;
   auto conn = db.open();
   auto d = sqlite(conn->identifier_quote());
-  CHECK_FALSE(conn->table_exists(std::string(kBookkeepingTable)).value());
+  CHECK_FALSE(conn->table_exists(std::nullopt, std::string(kBookkeepingTable)).value());
   REQUIRE(conn->execute(d->create_bookkeeping()).ok());
   REQUIRE(conn->commit().ok());
-  CHECK(conn->table_exists(std::string(kBookkeepingTable)).value());
-  CHECK(conn->column_names(std::string(kBookkeepingTable)).value() ==
+  CHECK(conn->table_exists(std::nullopt, std::string(kBookkeepingTable)).value());
+  CHECK(conn->column_names(std::nullopt, std::string(kBookkeepingTable)).value() ==
         std::vector<std::string>{"batch_id", "resource_id", "seq", "row_count", "deleted_count",
                                  "applied_at"});
 

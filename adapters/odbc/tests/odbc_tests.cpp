@@ -216,11 +216,12 @@ TEST_CASE("catalog: table_exists and column_names match names exactly") {
   REQUIRE(conn->execute("CREATE TABLE a_b (id INTEGER, name TEXT, 值 TEXT)").ok());
   REQUIRE(conn->commit().ok());
 
-  CHECK(conn->table_exists("a_b").value());
-  CHECK_FALSE(conn->table_exists("axb").value());  // '_' is a wildcard to SQLTables
-  CHECK_FALSE(conn->table_exists("a").value());
-  CHECK(conn->column_names("a_b").value() == std::vector<std::string>{"id", "name", "值"});
-  CHECK(conn->column_names("axb").value().empty());
+  CHECK(conn->table_exists(std::nullopt, "a_b").value());
+  CHECK_FALSE(conn->table_exists(std::nullopt, "axb").value());  // '_' is a wildcard to SQLTables
+  CHECK_FALSE(conn->table_exists(std::nullopt, "a").value());
+  CHECK(conn->column_names(std::nullopt, "a_b").value() ==
+        std::vector<std::string>{"id", "name", "值"});
+  CHECK(conn->column_names(std::nullopt, "axb").value().empty());
 }
 
 TEST_CASE("execute treats a DELETE that matches nothing as success") {

@@ -28,10 +28,10 @@ TEST_CASE("unknown keys are errors that list the valid keys") {
   const auto odbc_path = replace_all(kBase, "x.db\"\n", "x.db\"\n    path: /srv/x\n");
   CHECK(f.error(odbc_path + "  []\n") ==
         "agent.yaml:10:5: targets.db.path: unknown key (valid keys: type, connection, "
-        "password_file, dialect)");
+        "password_file, dialect, schema, table_prefix)");
   CHECK(contains(f.error(kBase + "  - {id: R-1, target: db, tabel: t}\n"),
                  "agent.yaml:14:27: resources[0].tabel: unknown key (valid keys: id, target, "
-                 "table, path, schedule)"));
+                 "table, path, schedule, on_schema_change)"));
   CHECK(contains(f.error(kBase + "  []\nresources: []\n"),
                  "agent.yaml:15:1: resources: duplicate key (first at line 13)"));
 }

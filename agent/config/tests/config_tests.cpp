@@ -188,3 +188,22 @@ TEST_CASE("the reference renders every section from the tables") {
   CHECK(contains(md, "One of: sqlite, postgresql, mysql, dm, kingbase."));
   CHECK(contains(md, "config file's directory"));
 }
+
+TEST_CASE("odbc targets take a schema and a table prefix; resources an on_schema_change") {
+  fep::config_test::Fixture f;
+  auto c = f.parse(
+      "node: {id: N-1}\n"
+      "exchange: {url: https://x.example/api, token_file: @TOKEN@}\n"
+      "targets:\n"
+      "  db: {type: odbc, connection: \"Driver=PostgreSQL Unicode\", schema: ods, "
+      "table_prefix: scjg_}\n"
+      "resources:\n"
+      "  - {id: R-1, target: db, on_schema_change: rebuild}\n"
+      "  - {id: R-2, target: db}\n");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().message));
+  const auto& db = c->targets.at("db");
+  CHECK(db.db_schema == "ods");
+  CHECK(db.table_prefix == "scjg_");
+  CHECK(c->resources[0].on_schema_change == OnSchemaChange::rebuild);
+  CHECK(c->resources[1].on_schema_change == OnSchemaChange::reject);
+}

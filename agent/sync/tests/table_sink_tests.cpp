@@ -105,7 +105,7 @@ TEST_CASE("a bad value late in a full batch leaves the previous contents untouch
   auto bad = sink.apply(fx.manifest(BatchMode::full, 3),
                         fx.payload("id,name,capital\n5,a,1.00\n6,b,2.00\n7,c,1e5\n"), fx.resource);
   REQUIRE_FALSE(bad.ok());
-  CHECK_FALSE(bad.error().transient);
+  CHECK_FALSE(bad.error().transient());
   CHECK(bad.error().rejection.code == RejectCode::payload_invalid);
   CHECK(bad.error().rejection.message.find("line 4") == 0);
   CHECK(fx.rows() == std::vector<std::string>{"1|a|1.00"});
@@ -152,5 +152,5 @@ TEST_CASE("an unreachable target is transient, not a rejection") {
   auto r =
       sink.apply(fx.manifest(BatchMode::full, 0), fx.payload("id,name,capital\n"), fx.resource);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().transient);
+  CHECK(r.error().transient());
 }

@@ -1,0 +1,146 @@
+// MySQL and MariaDB (InnoDB, utf8mb4).
+#include <algorithm>
+
+#include "adapters/dialects/dialect_factories.h"
+#include "adapters/dialects/time_text.h"
+
+namespace fep::sql {
+namespace {
+
+// InnoDB keys hold at most 3072 bytes: 768 characters of utf8mb4.
+constexpr int kMaxKeyChars = 768;
+// Longer VARCHARs would break InnoDB's 65,535-byte row limit at 4 bytes a character.
+constexpr int kMaxVarcharChars = 16383;
+
+class MysqlDialect final : public Dialect {
+ public:
+  explicit MysqlDialect(std::string quote) : Dialect(std::move(quote), std::nullopt) {}
+  std::string_view name() const override { return "mysql"; }
+
+  std::string column_type(const ColumnType& type) const override {
+    switch (type.kind) {
+      case ColumnKind::smallint_:
+        return "SMALLINT";
+      case ColumnKind::integer_:
+        return "INT";
+      case ColumnKind::bigint_:
+        return "BIGINT";
+      case ColumnKind::decimal_:
+        return "DECIMAL(" + std::to_string(type.precision) + "," + std::to_string(type.scale) + ")";
+      case ColumnKind::real_:
+        return "FLOAT";
+      case ColumnKind::double_:
+        return "DOUBLE";
+      case ColumnKind::boolean_:
+        return "BOOLEAN";
+      // VARCHAR, not CHAR(n): CHAR drops trailing spaces on the way out.
+      case ColumnKind::char_:
+      case ColumnKind::varchar_:
+        return type.length <= kMaxVarcharChars ? "VARCHAR(" + std::to_string(type.length) + ")"
+                                               : "LONGTEXT";
+      case ColumnKind::text_:
+        return "LONGTEXT";
+      case ColumnKind::date_:
+        return "DATE";
+      case ColumnKind::time_:
+        return "TIME(6)";
+      // DATETIME, not TIMESTAMP: TIMESTAMP converts through the session time zone and stops
+      // in 2038. timestamptz values are stored as their UTC instant.
+      case ColumnKind::timestamp_:
+      case ColumnKind::timestamptz_:
+        return "DATETIME(6)";
+      case ColumnKind::binary_:
+        return "LONGBLOB";
+    }
+    return "LONGTEXT";
+  }
+
+  std::string key_column_type(const ColumnType& type) const override {
+    switch (type.kind) {
+      case ColumnKind::char_:
+      case ColumnKind::varchar_:
+      case ColumnKind::text_:
+        return "VARCHAR(" +
+               std::to_string(type.kind == ColumnKind::text_
+                                  ? kMaxKeyChars
+                                  : std::min(type.length, kMaxKeyChars)) +
+               ")";
+      case ColumnKind::binary_:
+        return "VARBINARY(3072)";
+      default:
+        return column_type(type);
+    }
+  }
+
+  void adapt(const ColumnType& type, std::string& value) const override {
+    if (type.kind == ColumnKind::timestamptz_) to_utc_without_offset(value);
+  }
+
+  std::string create_table(const TableSchema& schema) const override {
+    // A binary collation: keys compare byte for byte, so 'a' and 'A' stay two rows.
+    return Dialect::create_table(schema) +
+           " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+  }
+
+  std::string rename_table(std::string_view from, std::string_view to) const override {
+    return "RENAME TABLE " + table(from) + " TO " + table(to);
+  }
+
+  // One RENAME TABLE swaps both names atomically: readers never miss the table.
+  std::vector<std::string> swap_tables(std::string_view live, std::string_view staging,
+                                       std::string_view old) const override {
+    return {"RENAME TABLE " + table(live) + " TO " + table(old) + ", " + table(staging) + " TO " +
+            table(live)};
+  }
+
+  bool ddl_commits() const override { return true; }
+
+  std::string upsert(const TableSchema& schema) const override {
+    std::string updates;
+    for (const auto& c : schema.columns)
+      if (std::find(schema.primary_key.begin(), schema.primary_key.end(), c.name) ==
+          schema.primary_key.end())
+        updates +=
+            (updates.empty() ? "" : ", ") + quote(c.name) + " = VALUES(" + quote(c.name) + ")";
+    if (updates.empty())  // only key columns: an existing row is already what the batch says
+      updates = quote(schema.primary_key.front()) + " = " + quote(schema.primary_key.front());
+    return insert(schema) + " ON DUPLICATE KEY UPDATE " + updates;
+  }
+
+  std::vector<std::string> session_setup() const override {
+    return {// Refuse rather than truncate or zero a value the column cannot hold.
+            "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+            "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+            "SET SESSION time_zone = '+00:00'"};
+  }
+
+  size_t chunk_rows() const override { return 2000; }
+
+  // MySQL reports many conditions as HY000 with a native code.
+  odbc::ErrorClass classify(const odbc::DbError& error) const override {
+    switch (error.native_error) {
+      case 1021:  // disk full
+      case 1114:  // table is full
+      case 1290:  // --read-only
+      case 1792:  // read-only transaction
+      case 1836:  // read-only mode
+        return odbc::ErrorClass::unavailable;
+      case 1205:  // lock wait timeout
+      case 1213:  // deadlock
+        return odbc::ErrorClass::retry;
+      case 2006:  // server has gone away
+      case 2013:  // lost connection during query
+        return odbc::ErrorClass::reconnect;
+      default:
+        return error.error_class;
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Dialect> make_mysql_dialect(std::string quote) {
+  return std::make_unique<MysqlDialect>(std::move(quote));
+}
+
+}  // namespace fep::sql
