@@ -59,14 +59,28 @@ std::string info_string(SQLHDBC dbc, SQLUSMALLINT what) {
   return std::string(reinterpret_cast<const char*>(buf.data()));
 }
 
+// The database the connection is in (SQL_ATTR_CURRENT_CATALOG), "" when the driver has none.
+std::string current_catalog(SQLHDBC dbc) {
+  std::array<SQLCHAR, 256> buf{};
+  SQLINTEGER len = 0;
+  if (!SQL_SUCCEEDED(SQLGetConnectAttr(dbc, SQL_ATTR_CURRENT_CATALOG, buf.data(),
+                                       static_cast<SQLINTEGER>(buf.size()), &len)))
+    return "";
+  return std::string(reinterpret_cast<const char*>(buf.data()));
+}
+
 SQLPOINTER int_attr(SQLULEN value) {
   return reinterpret_cast<SQLPOINTER>(value);
 }
 
 class OdbcConnection final : public Connection {
  public:
-  OdbcConnection(std::shared_ptr<Session> session, std::string dbms, std::string quote)
-      : session_(std::move(session)), dbms_(std::move(dbms)), quote_(std::move(quote)) {}
+  OdbcConnection(std::shared_ptr<Session> session, std::string dbms, std::string quote,
+                 std::string catalog)
+      : session_(std::move(session)),
+        dbms_(std::move(dbms)),
+        quote_(std::move(quote)),
+        catalog_(std::move(catalog)) {}
 
   std::string dbms_name() const override { return dbms_; }
   std::string identifier_quote() const override { return quote_; }
@@ -148,6 +162,11 @@ class OdbcConnection final : public Connection {
       auto name = rows.get_text(2);
       if (!name) return Unexpected{name.error()};
       if (!name->has_value() || **name != table) continue;
+      if (!catalog_.empty()) {  // MySQL lists every database's tables: keep the current one's
+        auto in_catalog = rows.get_text(0);
+        if (!in_catalog) return Unexpected{in_catalog.error()};
+        if (in_catalog->has_value() && **in_catalog != catalog_) continue;
+      }
       if (schema) {  // TABLE_SCHEM: the pattern's '_' matches any character here too
         auto in_schema = rows.get_text(1);
         if (!in_schema) return Unexpected{in_schema.error()};
@@ -163,6 +182,7 @@ class OdbcConnection final : public Connection {
   std::shared_ptr<Session> session_;
   std::string dbms_;
   std::string quote_;
+  std::string catalog_;
 };
 
 }  // namespace
@@ -215,7 +235,8 @@ DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_st
                                session->sqlite, secret)};
 
   return std::unique_ptr<Connection>(
-      new OdbcConnection(std::move(session), std::move(dbms), std::move(quote)));
+      new OdbcConnection(std::move(session), std::move(dbms), std::move(quote),
+                         current_catalog(dbc)));
 }
 
 }  // namespace fep::odbc

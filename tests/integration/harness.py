@@ -22,6 +22,7 @@ import os
 import select
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -359,3 +360,62 @@ class Exchange:
     def post_json(self, path, body, **kwargs):
         status, _, answer = self.request("POST", path, body=body, **kwargs)
         return status, json.loads(answer)
+
+
+class Agent:
+    """A configured fep-agent with its own state directory and SQLite database."""
+
+    def __init__(self, exchange, tmp, resources=("R-SCJG-0001",), connection=None,
+                 target_extra="", resource_extra=""):
+        self.exchange = exchange
+        self.dir = Path(tmp)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.token_file = self.dir / "token"
+        self.token_file.write_text(exchange.token + "\n")
+        self.token_file.chmod(0o600)
+        self.db = self.dir / "local.db"
+        self.state = self.dir / "state"
+        self.config = self.dir / "agent.yaml"
+        items = "".join(f"  - id: {r}\n    target: local_db\n{resource_extra}" for r in resources)
+        connection = connection or f"Driver=SQLite3;Database={self.db}"
+        self.config.write_text(
+            "node:\n"
+            f"  id: {exchange.node}\n"
+            "exchange:\n"
+            f"  url: {exchange.url}\n"
+            f"  token_file: {self.token_file}\n"
+            "  allow_insecure_http: true\n"
+            "  connect_timeout: 2s\n"
+            "  max_attempts: 2\n"
+            "  retry_base: 50ms\n"
+            "  retry_cap: 200ms\n"
+            f"state_dir: {self.state}\n"
+            "targets:\n"
+            "  local_db:\n"
+            "    type: odbc\n"
+            f'    connection: "{connection}"\n'
+            + target_extra +
+            "resources:\n" + items, encoding="utf-8")
+
+    def run(self, *args):
+        return subprocess.run([agent_bin(), "--config", str(self.config), *args],
+                              capture_output=True, text=True, timeout=300)
+
+    def sync(self, *extra):
+        return self.run("sync", "--once", *extra)
+
+    def status(self):
+        proc = self.run("status", "--json")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    def rows(self, table="ent_registration"):
+        with sqlite3.connect(self.db) as db:
+            return db.execute(f'SELECT id, name, reg_capital FROM "{table}" ORDER BY id').fetchall()
+
+    def table_exists(self, table="ent_registration"):
+        if not self.db.exists():
+            return False
+        with sqlite3.connect(self.db) as db:
+            return db.execute("SELECT count(*) FROM sqlite_master WHERE name = ?",
+                              (table,)).fetchone()[0] == 1

@@ -14,6 +14,7 @@ import unittest
 from pathlib import Path
 
 import harness
+from harness import Agent
 
 R = "R-SCJG-0001"
 FULL_CSV = (
@@ -28,62 +29,6 @@ INCREMENTAL_CSV = (
     "D,3,,,,\n"
     "U,4,林州市红旗渠农业合作社,5.25,2020-02-29,2026-11-21 08:00:00\n"
 )
-
-
-class Agent:
-    """A configured fep-agent with its own state directory and SQLite database."""
-
-    def __init__(self, exchange, tmp, resources=(R,)):
-        self.exchange = exchange
-        self.dir = Path(tmp)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.token_file = self.dir / "token"
-        self.token_file.write_text(exchange.token + "\n")
-        self.token_file.chmod(0o600)
-        self.db = self.dir / "local.db"
-        self.state = self.dir / "state"
-        self.config = self.dir / "agent.yaml"
-        items = "".join(f"  - id: {r}\n    target: local_db\n" for r in resources)
-        self.config.write_text(
-            "node:\n"
-            f"  id: {exchange.node}\n"
-            "exchange:\n"
-            f"  url: {exchange.url}\n"
-            f"  token_file: {self.token_file}\n"
-            "  allow_insecure_http: true\n"
-            "  connect_timeout: 2s\n"
-            "  max_attempts: 2\n"
-            "  retry_base: 50ms\n"
-            "  retry_cap: 200ms\n"
-            f"state_dir: {self.state}\n"
-            "targets:\n"
-            "  local_db:\n"
-            "    type: odbc\n"
-            f'    connection: "Driver=SQLite3;Database={self.db}"\n'
-            "resources:\n" + items, encoding="utf-8")
-
-    def run(self, *args):
-        return subprocess.run([harness.agent_bin(), "--config", str(self.config), *args],
-                              capture_output=True, text=True, timeout=300)
-
-    def sync(self, *extra):
-        return self.run("sync", "--once", *extra)
-
-    def status(self):
-        proc = self.run("status", "--json")
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
-
-    def rows(self, table="ent_registration"):
-        with sqlite3.connect(self.db) as db:
-            return db.execute(f'SELECT id, name, reg_capital FROM "{table}" ORDER BY id').fetchall()
-
-    def table_exists(self, table="ent_registration"):
-        if not self.db.exists():
-            return False
-        with sqlite3.connect(self.db) as db:
-            return db.execute("SELECT count(*) FROM sqlite_master WHERE name = ?",
-                              (table,)).fetchone()[0] == 1
 
 
 class AgentSyncTest(unittest.TestCase):
