@@ -234,9 +234,8 @@ DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_st
     return Unexpected{diagnose(SQL_HANDLE_DBC, dbc, rc, "SQLSetConnectAttr(AUTOCOMMIT)",
                                session->sqlite, secret)};
 
-  return std::unique_ptr<Connection>(
-      new OdbcConnection(std::move(session), std::move(dbms), std::move(quote),
-                         current_catalog(dbc)));
+  return std::unique_ptr<Connection>(new OdbcConnection(std::move(session), std::move(dbms),
+                                                        std::move(quote), current_catalog(dbc)));
 }
 
 }  // namespace fep::odbc

@@ -188,11 +188,16 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
 
   // After a crash between the target's commit and ours, the target already has the batch.
   const TargetConfig* target = config_.find_target(resource.target);
-  auto found = table_sink(*target).find_applied(listing.batch_id);
-  if (!found) {
-    note_error(summary, resource.id, found.error().rejection.message);
+  // The target could not answer or take the batch now: nothing of it was applied. A database
+  // that cannot take writes (disk full, read-only) pauses the resource until it can.
+  auto target_trouble = [&](const ApplyFailure& failure) {
+    note_error(summary, resource.id, failure.rejection.message);
+    if (failure.kind == ApplyFailure::Kind::unavailable)
+      (void)store_.set_resource_state(resource.id, store::kPaused, failure.rejection.message);
     return BatchResult::stop;
-  }
+  };
+  auto found = table_sink(*target).find_applied(listing.batch_id);
+  if (!found) return target_trouble(found.error());
   if (*found) {
     if (auto st = finish_batch(resource, listing, "applied", **found, manifest->payload.sha256,
                                std::nullopt);
@@ -231,17 +236,7 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
   (void)store_.set_batch_state(listing.batch_id, "applying");
   auto applied = table_sink(*target).apply(*manifest, spool, resource);
   if (!applied) {
-    if (applied.error().kind == ApplyFailure::Kind::unavailable) {
-      // Nothing the batch did: wait until the database can take writes again.
-      note_error(summary, resource.id, applied.error().rejection.message);
-      (void)store_.set_resource_state(resource.id, store::kPaused,
-                                      applied.error().rejection.message);
-      return BatchResult::stop;
-    }
-    if (applied.error().transient()) {
-      note_error(summary, resource.id, applied.error().rejection.message);
-      return BatchResult::stop;
-    }
+    if (applied.error().transient()) return target_trouble(applied.error());
     keep_rejected_payload(config_.state_dir, spool);
     return reject_batch(applied.error().rejection, checked->sha256);
   }

@@ -54,9 +54,8 @@ ApplyFailure TableSink::database_failure(const std::string& what, const odbc::Db
   const std::string message = what + ": " + error.message;
   switch (dialect_ ? dialect_->classify(error) : error.error_class) {
     case odbc::ErrorClass::reconnect:
-      connection_.reset();
-      dialect_.reset();
-      agent_tables_ready_ = false;
+      // Dropped on the next ensure_connected(): statements and guards still refer to it now.
+      reconnect_ = true;
       return retry_later(message);
     case odbc::ErrorClass::retry:
       return retry_later(message);
@@ -72,6 +71,12 @@ ApplyFailure TableSink::database_failure(const std::string& what, const odbc::Db
 }
 
 Expected<void, ApplyFailure> TableSink::ensure_connected() {
+  if (reconnect_) {
+    connection_.reset();
+    dialect_.reset();
+    agent_tables_ready_ = false;
+    reconnect_ = false;
+  }
   if (connection_) return {};
   auto conn = odbc::connect(target_.connection, target_.password);
   if (!conn)

@@ -57,6 +57,7 @@ class TableSink {
   std::unique_ptr<odbc::Connection> connection_;
   std::unique_ptr<sql::Dialect> dialect_;
   bool agent_tables_ready_ = false;
+  bool reconnect_ = false;  // the connection is lost: open a new one before the next use
 };
 
 }  // namespace fep

@@ -294,6 +294,49 @@ class PostgresTest(DatabaseSuite, unittest.TestCase):
         self.assertEqual(self.db.rows("SELECT count(*) FROM ods._fep_batches"), [["1"]])
 
 
+    def test_read_only_database_pauses_the_resource_without_a_receipt(self):
+        batch = self.exchange.publish_table(R, schema=ENT_SCHEMA, csv="id,name\n1,a\n",
+                                            mode="full")
+        self.server.sql(f"ALTER DATABASE {self.db.name} SET default_transaction_read_only = on",
+                        superuser=True)
+        proc = self.sync(code=1)
+        self.assertIn("read-only", proc.stderr)
+        status = self.agent.status()["resources"][0]
+        self.assertEqual(status["state"], "paused")
+        self.assertIsNone(self.exchange.receipt(batch))
+
+        self.server.sql(f"ALTER DATABASE {self.db.name} SET default_transaction_read_only = off",
+                        superuser=True)
+        self.sync()
+        self.assertEqual(self.exchange.receipt(batch)["status"], "applied")
+        self.assertEqual(self.agent.status()["resources"][0]["state"], "idle")
+
+    def test_a_lost_connection_mid_batch_is_retried_not_rejected(self):
+        rows = 300000
+        csv = "id,name\n" + "".join(f"{i},名称{i}\n" for i in range(1, rows + 1))
+        batch = self.exchange.publish_table(R, schema=ENT_SCHEMA, csv=csv, mode="full")
+        proc = subprocess.Popen([harness.agent_bin(), "--config", str(self.agent.config), "sync",
+                                 "--once"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        killed = []
+
+        def kill_the_insert():
+            found = self.server.sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                f"'{self.db.name}' AND query LIKE 'INSERT INTO%unnest%' AND state = 'active'",
+                superuser=True)
+            killed.extend(found)
+            return bool(found) or proc.poll() is not None
+
+        harness.wait_until(kill_the_insert, timeout=60, interval=0.005, what="the agent's INSERT")
+        out, err = proc.communicate(timeout=300)
+        self.assertTrue(killed, "the agent finished before its connection could be cut")
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("trying again", err)
+        self.assertEqual(self.exchange.receipt(batch)["counts"], {"rows": rows, "deleted": 0})
+        self.assertEqual(self.db.rows('SELECT count(*) FROM "ent"'), [[str(rows)]])
+
+
 class MariaDbTest(DatabaseSuite, unittest.TestCase):
     engine = "mariadb"
 
