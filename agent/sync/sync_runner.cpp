@@ -149,7 +149,8 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
       ++summary.superseded;
       continue;
     }
-    auto result = process_batch(resource, b, summary);
+    const BatchListing* next = i + 1 < batches.size() ? &batches[i + 1] : nullptr;
+    auto result = process_batch(resource, b, next, summary);
     if (result == BatchResult::rejected) {
       summary.blocked = true;
       return;
@@ -159,8 +160,27 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
   (void)store_.set_resource_state(resource.id, store::kIdle, std::nullopt);
 }
 
+std::future<void> SyncRunner::prefetch(const ResourceConfig& resource,
+                                       const BatchListing& listing) {
+  return std::async(std::launch::async, [this, &resource, listing] {
+    // Its own client: the main thread's keeps its own retry state.
+    ExchangeClient exchange(config_, stop_);
+    auto body = exchange.manifest(listing.batch_id);
+    if (!body) return;
+    auto manifest = parse_manifest(*body, resource.id, listing);
+    if (!manifest) return;  // the main thread rejects it with the reason
+    auto spool = spool_path(listing.batch_id);
+    if (auto st = exchange.download_payload(listing.batch_id, manifest->payload.sha256,
+                                            manifest->payload.size, spool);
+        !st)
+      spdlog::debug("{}: prefetching batch {}: {}", resource.id, listing.batch_id,
+                    st.error().message);
+  });
+}
+
 SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource,
                                                   const BatchListing& listing,
+                                                  const BatchListing* next,
                                                   SyncSummary& summary) {
   auto reject_batch = [&](const Rejection& why, const std::optional<std::string>& sha) {
     spdlog::error("{}: batch {} rejected: {}: {}", resource.id, listing.batch_id,
@@ -234,6 +254,10 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
   }
 
   (void)store_.set_batch_state(listing.batch_id, "applying");
+  // The next batch downloads while this one is written; its download resumes or finishes
+  // from the spool when its turn comes. Joined before this function returns.
+  std::future<void> next_download;
+  if (next) next_download = prefetch(resource, *next);
   auto applied = table_sink(*target).apply(*manifest, spool, resource);
   if (!applied) {
     if (applied.error().transient()) return target_trouble(applied.error());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,7 +33,9 @@ class SyncRunner {
   enum class BatchResult { done, rejected, stop };
   void sync_resource(const ResourceConfig& resource, SyncSummary& summary);
   BatchResult process_batch(const ResourceConfig& resource, const BatchListing& listing,
-                            SyncSummary& summary);
+                            const BatchListing* next, SyncSummary& summary);
+  // Downloads `listing`'s payload into its spool file in the background.
+  std::future<void> prefetch(const ResourceConfig& resource, const BatchListing& listing);
   Status finish_batch(const ResourceConfig& resource, const BatchListing& listing,
                       std::string_view status, const AppliedCounts& counts,
                       const std::optional<std::string>& payload_sha256,

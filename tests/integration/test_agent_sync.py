@@ -88,6 +88,19 @@ class AgentSyncTest(unittest.TestCase):
         table = self.agent.run("status")
         self.assertIn("企业登记信息", table.stdout)
 
+    def test_several_batches_in_one_run_apply_in_seq_order(self):
+        # The next batch's payload downloads while the current one is written.
+        full = self.exchange.publish_table(R, csv=FULL_CSV, mode="full", compression="gzip")
+        inc = self.exchange.publish_table(R, csv=INCREMENTAL_CSV, mode="incremental")
+        again = self.exchange.publish_table(
+            R, csv="_op,id,name,reg_capital,established,updated_at\nU,1,最后,1.00,,\n",
+            mode="incremental", compression="zstd")
+        self.assertSynced(self.agent.sync())
+        self.assertEqual([r["batch_id"] for r in self.exchange.receipts()], [full, inc, again])
+        self.assertEqual(self.agent.rows()[0], (1, "最后", "1.00"))
+        self.assertEqual(len(self.agent.rows()), 3)
+        self.assertEqual(list((self.agent.state / "spool").iterdir()), [])
+
     def test_corrupted_payload_is_rejected_and_nothing_applied(self):
         batch = self.exchange.publish_table(R, csv=FULL_CSV, mode="full", compression="none")
         payload = self.exchange.batch_dir(batch) / "payload"
