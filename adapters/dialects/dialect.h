@@ -93,6 +93,9 @@ class Dialect {
   // --- sessions and errors ------------------------------------------------------------------
   // Statements run once after connecting (character set, time zone, strict values).
   virtual std::vector<std::string> session_setup() const { return {}; }
+  // Asks for the schema unqualified names land in, when the target names none: catalog
+  // lookups then search only there. nullopt: the database has no such notion here.
+  virtual std::optional<std::string> current_schema_query() const { return std::nullopt; }
   // Refines the SQLSTATE class with what this database's native codes say.
   virtual odbc::ErrorClass classify(const odbc::DbError& error) const { return error.error_class; }
 

@@ -28,7 +28,7 @@ class DmDialect final : public Dialect {
         return "DOUBLE";
       case ColumnKind::boolean_:
         return "BIT";
-      // Lengths in characters, not bytes (DM's default unless the instance says otherwise).
+      // Lengths in characters: DM counts bytes unless told (LENGTH_IN_CHAR=0 by default).
       case ColumnKind::char_:
       case ColumnKind::varchar_:
         return "VARCHAR(" + std::to_string(type.length) + " CHAR)";
@@ -46,6 +46,13 @@ class DmDialect final : public Dialect {
         return "BLOB";
     }
     return "CLOB";
+  }
+
+  // CLOB and BLOB cannot be keys.
+  std::string key_column_type(const ColumnType& type) const override {
+    if (type.kind == ColumnKind::text_) return "VARCHAR(1024 CHAR)";
+    if (type.kind == ColumnKind::binary_) return "VARBINARY(8188)";
+    return column_type(type);
   }
 
   // DM reads an offset after a space: "2026-11-20 02:00:00 +08:00".

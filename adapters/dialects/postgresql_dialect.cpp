@@ -86,6 +86,9 @@ class PostgresDialect : public Dialect {
   std::unique_ptr<TableWriter> writer(odbc::Connection& connection,
                                       const TableSchema& schema) const override;
   size_t chunk_rows() const override { return 20000; }
+  std::optional<std::string> current_schema_query() const override {
+    return "SELECT current_schema()";
+  }
 
   // One statement per chunk: every column bound as one array parameter and unnested.
   std::string unnest(const std::vector<Column>& columns) const {

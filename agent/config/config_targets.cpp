@@ -46,12 +46,18 @@ void build_target(const YAML::Node& entry, const SectionSpec& spec, const std::s
     out.db_schema = t.text("schema");
     if (!sql::is_valid_name(*out.db_schema))
       ctx.diag.error(t.mark("schema"), t.path("schema"), "must match [A-Za-z_][A-Za-z0-9_]{0,62}");
+    else if (out.dialect == "sqlite" || out.dialect == "mysql")
+      ctx.diag.error(t.mark("schema"), t.path("schema"),
+                     "the " + *out.dialect +
+                         " dialect has no schemas (MySQL: name the database in the connection)");
   }
   if (t.given("table_prefix")) {
     out.table_prefix = t.text("table_prefix");
-    if (!sql::is_valid_name(out.table_prefix) || out.table_prefix.size() > 32)
+    // No leading '_': names starting with '_' belong to the protocol and the agent (_fep_*).
+    if (!sql::is_valid_name(out.table_prefix) || out.table_prefix.front() == '_' ||
+        out.table_prefix.size() > 32)
       ctx.diag.error(t.mark("table_prefix"), t.path("table_prefix"),
-                     "must match [A-Za-z_][A-Za-z0-9_]* and be at most 32 characters");
+                     "must match [A-Za-z][A-Za-z0-9_]* and be at most 32 characters");
   }
   if (!t.given("password_file")) return;
   out.password_file = resolve(ctx, t.text("password_file"));
@@ -162,7 +168,11 @@ std::optional<Destination> build_resource(const Section& r, const Config& config
       ctx.diag.error(r.mark("path"), r.path("path"),
                      "applies to folder targets only; target " + out.target + " is odbc");
     if (!out.table) return std::nullopt;  // the manifest's name: unknown until a batch comes
-    return Destination{label, {}, *out.table, r.mark("table"), r.path("table")};
+    if (target->table_prefix.size() + out.table->size() > 63)
+      ctx.diag.error(r.mark("table"), r.path("table"),
+                     "with the target's table_prefix the name is longer than 63 characters");
+    return Destination{label, {}, target->table_prefix + *out.table, r.mark("table"),
+                       r.path("table")};
   }
   for (const char* key : {"table", "on_schema_change"})
     if (r.given(key))

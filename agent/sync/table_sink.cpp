@@ -118,7 +118,7 @@ Expected<void, ApplyFailure> TableSink::ensure_agent_tables() {
       {sql::kBookkeepingTable, dialect_->create_bookkeeping()},
       {sql::kSchemaTable, dialect_->create_schema_registry()}};
   for (const auto& [name, create] : tables) {
-    auto exists = connection_->table_exists(dialect_->db_schema(), std::string(name));
+    auto exists = connection_->table_exists(lookup_schema_, std::string(name));
     if (!exists) return Unexpected{database_failure(std::string(name), exists.error())};
     if (*exists) continue;
     if (auto st = run("creating " + std::string(name), create); !st) return st;
@@ -218,12 +218,16 @@ Expected<AppliedCounts, ApplyFailure> TableSink::apply_once(const Manifest& mani
 
   sql::TableSchema wanted = *manifest.table;
   wanted.name = local_table_name(target_, resource, manifest.table->name);
+  if (wanted.name.size() > 63)  // PostgreSQL would cut it short, MySQL refuse it
+    return Unexpected{target_unavailable(
+        "table name " + wanted.name + " is longer than 63 characters: shorten targets." +
+        target_.name + ".table_prefix or set the resource's table")};
 
-  auto exists = connection_->table_exists(dialect_->db_schema(), wanted.name);
+  auto exists = connection_->table_exists(lookup_schema_, wanted.name);
   if (!exists) return Unexpected{database_failure("table " + wanted.name, exists.error())};
   std::optional<std::vector<std::string>> existing;
   if (*exists) {
-    auto columns = connection_->column_names(dialect_->db_schema(), wanted.name);
+    auto columns = connection_->column_names(lookup_schema_, wanted.name);
     if (!columns) return Unexpected{database_failure("table " + wanted.name, columns.error())};
     existing = std::move(columns).value();
   }
@@ -251,7 +255,7 @@ Expected<AppliedCounts, ApplyFailure> TableSink::apply_once(const Manifest& mani
     case SchemaPlan::Action::rebuild:
       if (staged) {
         into.name = "_fep_new_" + wanted.name.substr(0, 40);
-        auto stale = connection_->table_exists(dialect_->db_schema(), into.name);
+        auto stale = connection_->table_exists(lookup_schema_, into.name);
         if (stale && *stale) ddl.push_back(dialect_->drop_table(into.name));
       } else {
         ddl.push_back(dialect_->drop_table(wanted.name));
@@ -280,7 +284,7 @@ Expected<AppliedCounts, ApplyFailure> TableSink::apply_once(const Manifest& mani
   // The staging table is loaded and committed: swap it in, then record the batch. A crash in
   // between loads the full batch again on restart, which gives the same table.
   const std::string old = "_fep_old_" + wanted.name.substr(0, 40);
-  auto stale_old = connection_->table_exists(dialect_->db_schema(), old);
+  auto stale_old = connection_->table_exists(lookup_schema_, old);
   if (stale_old && *stale_old)
     if (auto st = run("rebuilding " + wanted.name, dialect_->drop_table(old)); !st)
       return Unexpected{st.error()};

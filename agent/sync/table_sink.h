@@ -56,6 +56,8 @@ class TableSink {
   const TargetConfig& target_;
   std::unique_ptr<odbc::Connection> connection_;
   std::unique_ptr<sql::Dialect> dialect_;
+  // Where catalog lookups search: the target's schema, or the connection's current one.
+  std::optional<std::string> lookup_schema_;
   bool agent_tables_ready_ = false;
   bool reconnect_ = false;  // the connection is lost: open a new one before the next use
 };

@@ -1,5 +1,6 @@
 """The documentation and samples stay true to the binary."""
 
+import itertools
 import re
 import subprocess
 import tempfile
@@ -18,18 +19,34 @@ class DocsTest(unittest.TestCase):
         self.assertEqual(out, (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8"),
                          "docs/configuration.md is stale: fep-agent config-reference > it")
 
-    def test_sample_configuration_is_valid(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            token = Path(tmp) / "token"
-            token.write_text("sample-token\n")
-            text = (ROOT / "config-samples" / "agent.yaml").read_text(encoding="utf-8")
-            text = text.replace("/etc/fep-agent/token", str(token))
-            config = Path(tmp) / "agent.yaml"
-            config.write_text(text, encoding="utf-8")
-            proc = subprocess.run([harness.agent_bin(), "--config", str(config), "check-config"],
-                                  capture_output=True, text=True)
-            self.assertEqual(proc.returncode, 0, proc.stderr)
-            self.assertIn("configuration is valid", proc.stdout)
+    def test_sample_configurations_are_valid(self):
+        samples = sorted((ROOT / "config-samples").glob("*.yaml"))
+        self.assertIn("agent.yaml", [s.name for s in samples])
+        for sample in samples:
+            with self.subTest(sample=sample.name), tempfile.TemporaryDirectory() as tmp:
+                text = sample.read_text(encoding="utf-8")
+                self.assertNotRegex(text, r"(?i)[;\"](pwd|password)=",
+                                    "passwords belong in password_file")
+                # check-config reads the token and password files the sample names
+                # (/etc/fep-agent/...): point those keys at temporary files.
+                secrets = itertools.count()
+
+                def substitute(match):
+                    path = Path(tmp) / f"secret{next(secrets)}"
+                    path.write_text("sample-secret\n")
+                    return match.group(1) + str(path)
+
+                text = re.sub(r"(?m)^(\s*(?:token_file|password_file):\s*)(\S+)", substitute,
+                              text)
+                active = "\n".join(line.split("#")[0] for line in text.splitlines())
+                self.assertNotIn("/etc/fep-agent/", active)
+                config = Path(tmp) / sample.name
+                config.write_text(text, encoding="utf-8")
+                proc = subprocess.run(
+                    [harness.agent_bin(), "--config", str(config), "check-config"],
+                    capture_output=True, text=True)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                self.assertIn("configuration is valid", proc.stdout)
 
     def test_readme_configuration_block_is_valid(self):
         readme = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -207,3 +207,21 @@ TEST_CASE("odbc targets take a schema and a table prefix; resources an on_schema
   CHECK(c->resources[0].on_schema_change == OnSchemaChange::rebuild);
   CHECK(c->resources[1].on_schema_change == OnSchemaChange::reject);
 }
+
+TEST_CASE("table names stay clear of the agent's own tables and within 63 characters") {
+  fep::config_test::Fixture f;
+  const std::string head =
+      "node: {id: N-1}\n"
+      "exchange: {url: https://x.example/api, token_file: @TOKEN@}\n"
+      "targets:\n";
+  auto prefix = f.error(head + "  db: {type: odbc, connection: \"Driver=X\", table_prefix: _fep_}\n"
+                               "resources: []\n");
+  CHECK(fep::config_test::contains(prefix, "targets.db.table_prefix: must match [A-Za-z]"));
+  auto schema = f.error(head + "  db: {type: odbc, connection: \"Driver=X\", dialect: mysql, "
+                               "schema: ods}\nresources: []\n");
+  CHECK(fep::config_test::contains(schema, "targets.db.schema: the mysql dialect has no schemas"));
+  auto longname = f.error(head + "  db: {type: odbc, connection: \"Driver=X\", table_prefix: " +
+                          std::string(30, 'p') + "}\nresources:\n  - {id: R-1, target: db, table: " +
+                          std::string(40, 't') + "}\n");
+  CHECK(fep::config_test::contains(longname, "resources[0].table: with the target's table_prefix"));
+}
