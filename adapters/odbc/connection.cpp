@@ -123,14 +123,14 @@ class OdbcConnection final : public Connection {
   }
 
   DbError stmt_error(SQLHSTMT h, SQLRETURN rc, std::string_view call) const {
-    return diagnose(SQL_HANDLE_STMT, h, rc, call, session_->sqlite);
+    return session_error(*session_, SQL_HANDLE_STMT, h, rc, call);
   }
 
   DbExpected<void> end_transaction(SQLSMALLINT op) {
     SQLRETURN rc = SQLEndTran(SQL_HANDLE_DBC, session_->dbc.get(), op);
     if (SQL_SUCCEEDED(rc)) return {};
     return Unexpected{
-        diagnose(SQL_HANDLE_DBC, session_->dbc.get(), rc, "SQLEndTran", session_->sqlite)};
+        session_error(*session_, SQL_HANDLE_DBC, session_->dbc.get(), rc, "SQLEndTran")};
   }
 
   // SQLTables (columns == false: one entry per matching table) or SQLColumns (the column names

@@ -119,4 +119,15 @@ std::string scrub(std::string text, std::string_view secret) {
   return text;
 }
 
+DbError session_error(const Session& session, SQLSMALLINT handle_type, SQLHANDLE handle,
+                      SQLRETURN rc, std::string_view call) {
+  DbError err = diagnose(handle_type, handle, rc, call, session.sqlite);
+  SQLUINTEGER dead = SQL_CD_FALSE;
+  if (SQL_SUCCEEDED(
+          SQLGetConnectAttr(session.dbc.get(), SQL_ATTR_CONNECTION_DEAD, &dead, 0, nullptr)) &&
+      dead == SQL_CD_TRUE)
+    err.error_class = ErrorClass::reconnect;
+  return err;
+}
+
 }  // namespace fep::odbc

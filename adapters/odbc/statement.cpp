@@ -30,7 +30,7 @@ DbExpected<StmtHandle> alloc_statement(const Session& session) {
 }
 
 DbError OdbcStatement::error(SQLRETURN rc, std::string_view call) const {
-  return diagnose(SQL_HANDLE_STMT, stmt_.get(), rc, call, session_->sqlite);
+  return session_error(*session_, SQL_HANDLE_STMT, stmt_.get(), rc, call);
 }
 
 DbExpected<void> OdbcStatement::execute(const std::vector<Param>& params) {

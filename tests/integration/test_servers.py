@@ -173,6 +173,24 @@ class LifecycleTest(unittest.TestCase):
                 self.assertFalse(os.path.exists(tmp))
                 self.assertIsNone(a.tmp)
 
+    def test_a_port_taken_meanwhile_is_retried_on_another(self):
+        import socket
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            taken = busy.getsockname()[1]
+            real = servers.free_port
+            ports = iter([taken])
+            servers.free_port = lambda: next(ports, None) or real()
+            try:
+                for cls in (servers.PostgresServer, servers.MariaDbServer):
+                    ports = iter([taken])
+                    with self.subTest(cls.__name__), cls() as s:
+                        self.assertNotEqual(s.port, taken)
+                        self.assertEqual(s.sql("SELECT 1"), [["1"]])
+            finally:
+                servers.free_port = real
+
     def test_missing_binaries_are_an_error_naming_the_package(self):
         saved = servers.PG_BIN
         servers.PG_BIN = "/nonexistent/postgresql/bin"
