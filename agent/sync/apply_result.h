@@ -9,8 +9,9 @@
 namespace fep {
 
 struct AppliedCounts {
-  int64_t rows = 0;
-  int64_t deleted = 0;
+  int64_t rows = 0;     // tables: records that are not deletes; folders: files written
+  int64_t deleted = 0;  // tables: D records; folders: files removed
+  int64_t bytes = 0;    // folders: bytes of the files written
   // The target already held this batch (a crash came between its commit and ours).
   bool already_in_target = false;
 };

@@ -36,9 +36,9 @@ std::filesystem::path SyncRunner::spool_path(const std::string& batch_id) const 
   return config_.state_dir / "spool" / (batch_id + ".payload");
 }
 
-TableSink& SyncRunner::table_sink(const TargetConfig& target) {
+BatchSink& SyncRunner::sink(const TargetConfig& target) {
   auto& sink = sinks_[target.name];
-  if (!sink) sink = std::make_unique<TableSink>(target);
+  if (!sink) sink = make_sink(target);
   return *sink;
 }
 
@@ -101,11 +101,12 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
   }
   const TargetConfig* target = config_.find_target(resource.target);
   const std::string& kind = (*row)->subscription.kind;
-  if (kind != "table" || target->type != TargetType::odbc) {
+  const std::string_view wanted = to_string(sink(*target).kind());
+  if (kind != wanted) {
     note_error(summary, resource.id,
-               "a " + kind + " resource cannot be synced into target " + target->name +
-                   (kind == "folder" ? " (folder resources are not supported by this version)"
-                                     : " (tables need an odbc target)"));
+               "a " + (kind.empty() ? std::string("?") : kind) +
+                   " resource cannot be synced into target " + target->name + ", which takes " +
+                   std::string(wanted) + " resources");
     return;
   }
   (void)store_.set_resource_state(resource.id, store::kSyncing, std::nullopt);
@@ -142,7 +143,9 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
       return;
     }
     if (i < first_to_apply) {
-      if (auto st = finish_batch(resource, b, "superseded", {}, std::nullopt, std::nullopt); !st) {
+      if (auto st = finish_batch(resource, b, sink(*config_.find_target(resource.target)).kind(),
+                                 "superseded", {}, std::nullopt, std::nullopt);
+          !st) {
         note_error(summary, resource.id, st.error().message);
         return;
       }
@@ -180,12 +183,14 @@ std::future<void> SyncRunner::prefetch(const ResourceConfig& resource,
 
 SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource,
                                                   const BatchListing& listing,
-                                                  const BatchListing* next,
-                                                  SyncSummary& summary) {
+                                                  const BatchListing* next, SyncSummary& summary) {
+  const TargetConfig* target = config_.find_target(resource.target);
+  BatchSink& into = sink(*target);
+  const ResourceKind into_kind = into.kind();
   auto reject_batch = [&](const Rejection& why, const std::optional<std::string>& sha) {
     spdlog::error("{}: batch {} rejected: {}: {}", resource.id, listing.batch_id,
                   to_string(why.code), why.message);
-    if (auto st = finish_batch(resource, listing, "rejected", {}, sha, why); !st) {
+    if (auto st = finish_batch(resource, listing, into_kind, "rejected", {}, sha, why); !st) {
       note_error(summary, resource.id, st.error().message);
       return BatchResult::stop;
     }
@@ -200,14 +205,14 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
   }
   auto manifest = parse_manifest(*body, resource.id, listing);
   if (!manifest) return reject_batch(manifest.error(), std::nullopt);
-  if (manifest->kind != ResourceKind::table)
+  if (manifest->kind != into_kind)
     return reject_batch(
         {RejectCode::manifest_invalid, "kind is " + std::string(to_string(manifest->kind)) +
-                                           " but the resource is subscribed as a table"},
+                                           " but the resource is subscribed as a " +
+                                           std::string(to_string(into_kind))},
         std::nullopt);
 
   // After a crash between the target's commit and ours, the target already has the batch.
-  const TargetConfig* target = config_.find_target(resource.target);
   // The target could not answer or take the batch now: nothing of it was applied. A database
   // that cannot take writes (disk full, read-only) pauses the resource until it can.
   auto target_trouble = [&](const ApplyFailure& failure) {
@@ -216,11 +221,11 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
       (void)store_.set_resource_state(resource.id, store::kPaused, failure.rejection.message);
     return BatchResult::stop;
   };
-  auto found = table_sink(*target).find_applied(listing.batch_id);
+  auto found = into.find_applied(resource, listing.batch_id);
   if (!found) return target_trouble(found.error());
   if (*found) {
-    if (auto st = finish_batch(resource, listing, "applied", **found, manifest->payload.sha256,
-                               std::nullopt);
+    if (auto st = finish_batch(resource, listing, into_kind, "applied", **found,
+                               manifest->payload.sha256, std::nullopt);
         !st) {
       note_error(summary, resource.id, st.error().message);
       return BatchResult::stop;
@@ -258,13 +263,14 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
   // from the spool when its turn comes. Joined before this function returns.
   std::future<void> next_download;
   if (next) next_download = prefetch(resource, *next);
-  auto applied = table_sink(*target).apply(*manifest, spool, resource);
+  auto applied = into.apply(*manifest, spool, resource);
   if (!applied) {
     if (applied.error().transient()) return target_trouble(applied.error());
     keep_rejected_payload(config_.state_dir, spool);
     return reject_batch(applied.error().rejection, checked->sha256);
   }
-  if (auto st = finish_batch(resource, listing, "applied", *applied, checked->sha256, std::nullopt);
+  if (auto st = finish_batch(resource, listing, into_kind, "applied", *applied, checked->sha256,
+                             std::nullopt);
       !st) {
     note_error(summary, resource.id, st.error().message);
     return BatchResult::stop;
@@ -279,7 +285,8 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
 }
 
 Status SyncRunner::finish_batch(const ResourceConfig& resource, const BatchListing& listing,
-                                std::string_view status, const AppliedCounts& counts,
+                                ResourceKind kind, std::string_view status,
+                                const AppliedCounts& counts,
                                 const std::optional<std::string>& payload_sha256,
                                 const std::optional<Rejection>& error) {
   ReceiptFields r;
@@ -289,9 +296,10 @@ Status SyncRunner::finish_batch(const ResourceConfig& resource, const BatchListi
   r.seq = listing.seq;
   r.node = config_.node.id;
   r.status = std::string(status);
-  r.kind = ResourceKind::table;
+  r.kind = kind;
   r.rows_or_files = counts.rows;
   r.deleted = counts.deleted;
+  r.bytes = counts.bytes;
   r.payload_sha256 = payload_sha256;
   r.applied_at = rfc3339_now();
   r.error = error;

@@ -14,9 +14,9 @@
 #include "agent/config/config.h"
 #include "agent/exchange/exchange_client.h"
 #include "agent/store/state_store.h"
+#include "agent/sync/batch_sink.h"
 #include "agent/sync/receipt_outbox.h"
 #include "agent/sync/sync_summary.h"
-#include "agent/sync/table_sink.h"
 
 namespace fep {
 
@@ -37,10 +37,10 @@ class SyncRunner {
   // Downloads `listing`'s payload into its spool file in the background.
   std::future<void> prefetch(const ResourceConfig& resource, const BatchListing& listing);
   Status finish_batch(const ResourceConfig& resource, const BatchListing& listing,
-                      std::string_view status, const AppliedCounts& counts,
+                      ResourceKind kind, std::string_view status, const AppliedCounts& counts,
                       const std::optional<std::string>& payload_sha256,
                       const std::optional<Rejection>& error);
-  TableSink& table_sink(const TargetConfig& target);
+  BatchSink& sink(const TargetConfig& target);
   void note_error(SyncSummary& summary, const std::string& resource_id, const std::string& message);
   std::filesystem::path spool_path(const std::string& batch_id) const;
 
@@ -49,7 +49,7 @@ class SyncRunner {
   ExchangeClient& exchange_;
   const StopSource& stop_;
   ReceiptOutbox outbox_;
-  std::map<std::string, std::unique_ptr<TableSink>> sinks_;
+  std::map<std::string, std::unique_ptr<BatchSink>> sinks_;
 };
 
 }  // namespace fep

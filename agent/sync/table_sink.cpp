@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "adapters/base/clock.h"
+#include "agent/sync/folder_sink.h"
 
 namespace fep {
 namespace {
@@ -130,6 +131,11 @@ Expected<void, ApplyFailure> TableSink::ensure_agent_tables() {
 }
 
 Expected<std::optional<AppliedCounts>, ApplyFailure> TableSink::find_applied(
+    const ResourceConfig&, const std::string& batch_id) {
+  return find_applied(batch_id);
+}
+
+Expected<std::optional<AppliedCounts>, ApplyFailure> TableSink::find_applied(
     const std::string& batch_id) {
   if (auto st = ensure_connected(); !st) return Unexpected{st.error()};
   if (auto st = ensure_agent_tables(); !st) return Unexpected{st.error()};
@@ -145,7 +151,8 @@ Expected<std::optional<AppliedCounts>, ApplyFailure> TableSink::find_applied(
   auto deleted = (*stmt)->get_text(1);
   if (!rows) return Unexpected{database_failure("bookkeeping lookup", rows.error())};
   if (!deleted) return Unexpected{database_failure("bookkeeping lookup", deleted.error())};
-  return std::optional<AppliedCounts>(AppliedCounts{to_int(*rows), to_int(*deleted), true});
+  return std::optional<AppliedCounts>(
+      AppliedCounts{.rows = to_int(*rows), .deleted = to_int(*deleted), .already_in_target = true});
 }
 
 Expected<std::optional<sql::TableSchema>, ApplyFailure> TableSink::registered_schema(
@@ -299,6 +306,11 @@ Expected<AppliedCounts, ApplyFailure> TableSink::apply_once(const Manifest& mani
   if (auto st = run("dropping the old " + wanted.name, dialect_->drop_table(old)); !st)
     spdlog::warn("{}", st.error().rejection.message);
   return counts;
+}
+
+std::unique_ptr<BatchSink> make_sink(const TargetConfig& target) {
+  if (target.type == TargetType::folder) return make_folder_sink(target);
+  return std::make_unique<TableSink>(target);
 }
 
 }  // namespace fep

@@ -13,22 +13,25 @@
 #include "agent/batch/manifest.h"
 #include "agent/config/config.h"
 #include "agent/sync/apply_result.h"
+#include "agent/sync/batch_sink.h"
 #include "agent/sync/schema_plan.h"
 
 namespace fep {
 
-class TableSink {
+class TableSink final : public BatchSink {
  public:
   // `target` must outlive the sink. The connection is opened on first use and dropped after
   // an error that calls for reconnecting.
   explicit TableSink(const TargetConfig& target);
   ~TableSink();
 
+  ResourceKind kind() const override { return ResourceKind::table; }
   Expected<AppliedCounts, ApplyFailure> apply(const Manifest& manifest,
                                               const std::filesystem::path& payload,
-                                              const ResourceConfig& resource);
-
-  // Asks the target whether `batch_id` is recorded there (crash recovery).
+                                              const ResourceConfig& resource) override;
+  Expected<std::optional<AppliedCounts>, ApplyFailure> find_applied(
+      const ResourceConfig& resource, const std::string& batch_id) override;
+  // The same, for one batch id: the target's bookkeeping table is shared by its resources.
   Expected<std::optional<AppliedCounts>, ApplyFailure> find_applied(const std::string& batch_id);
 
   // The table a resource's batch lands in: the target's prefix, then the resource's `table`
