@@ -3,7 +3,7 @@
 #include <openssl/rand.h>
 
 #include <ctime>
-#include <stdexcept>
+#include <random>
 
 #include "adapters/base/digest.h"
 
@@ -30,7 +30,10 @@ std::string rfc3339_now() {
 
 std::string new_uuid() {
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  if (RAND_bytes(b, sizeof b) != 1) {  // no entropy from OpenSSL: the OS's generator will do
+    std::random_device rd;
+    for (auto& byte : b) byte = static_cast<unsigned char>(rd());
+  }
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
   std::string hex = to_hex(b, sizeof b);

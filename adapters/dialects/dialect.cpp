@@ -175,8 +175,8 @@ std::string Dialect::insert_schema_registry() const {
   return insert(registry_schema());
 }
 std::string Dialect::select_schema_registry() const {
-  return "SELECT " + quote("schema_json") + " FROM " + table(kSchemaTable) + " WHERE " +
-         quote("table_name") + " = ?";
+  return "SELECT " + quote("schema_json") + ", " + quote("resource_id") + " FROM " +
+         table(kSchemaTable) + " WHERE " + quote("table_name") + " = ?";
 }
 std::string Dialect::delete_schema_registry() const {
   return "DELETE FROM " + table(kSchemaTable) + " WHERE " + quote("table_name") + " = ?";

@@ -107,7 +107,7 @@ class Dialect {
   // _fep_tables: table_name (key), resource_id, schema_json, updated_at.
   std::string create_schema_registry() const;
   std::string insert_schema_registry() const;  // 4 parameters in the order above
-  std::string select_schema_registry() const;  // WHERE table_name = ?: schema_json
+  std::string select_schema_registry() const;  // WHERE table_name = ?: schema_json, resource_id
   std::string delete_schema_registry() const;  // WHERE table_name = ?
 
  protected:

@@ -1,6 +1,7 @@
 #include "adapters/http/http_client.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -27,6 +28,7 @@ struct Sink {
   Response* response = nullptr;
   std::FILE* file = nullptr;  // for downloads: 2xx bodies go here
   bool file_error = false;
+  bool started = false;
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -35,6 +37,15 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   long status = 0;
   curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &status);
   if (sink->file && status >= 200 && status < 300) {
+    // A 200 is the whole body from its start (the server did not take our Range): drop what
+    // the file held instead of appending the whole payload after the partial one.
+    if (!sink->started && status == 200 &&
+        (std::fflush(sink->file) != 0 || ::ftruncate(::fileno(sink->file), 0) != 0 ||
+         std::fseek(sink->file, 0, SEEK_SET) != 0)) {
+      sink->file_error = true;
+      return 0;
+    }
+    sink->started = true;
     if (std::fwrite(data, 1, n, sink->file) != n) {
       sink->file_error = true;
       return 0;  // aborts the transfer

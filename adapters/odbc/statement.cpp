@@ -146,10 +146,12 @@ Expected<void, ArrayError> OdbcStatement::execute_array(const std::vector<ParamC
     reset_array_attributes();
     return {};
   }
-  DbError e =
-      SQL_SUCCEEDED(rc)
-          ? own_error("row " + std::to_string(*failed_row + 1) + " of the parameter array failed")
-          : error(rc, "SQLExecute");
+  // Read the driver's records either way: a row that failed under SQL_SUCCESS_WITH_INFO still
+  // says why (a constraint, a value) in the diagnostics.
+  DbError e = error(rc, "SQLExecute");
+  if (failed_row &&
+      (e.message.empty() || e.message.find("without diagnostics") != std::string::npos))
+    e = own_error("row " + std::to_string(*failed_row + 1) + " of the parameter array failed");
   reset_array_attributes();
   return Unexpected{ArrayError{std::move(e), failed_row}};
 }

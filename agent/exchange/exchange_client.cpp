@@ -1,6 +1,7 @@
 #include "agent/exchange/exchange_client.h"
 
 #include <charconv>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <system_error>
 
@@ -18,9 +19,15 @@ std::optional<std::chrono::seconds> parse_retry_after(const http::Response& r) {
   if (!v) return std::nullopt;
   long secs = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), secs);
-  // The HTTP-date form is rare for APIs; it falls back to our own backoff.
-  if (ec != std::errc() || p != v->data() + v->size() || secs < 0) return std::nullopt;
-  return std::chrono::seconds(secs);
+  if (ec == std::errc() && p == v->data() + v->size() && secs >= 0)
+    return std::chrono::seconds(secs);
+  // The HTTP-date form: "Wed, 21 Oct 2026 07:28:00 GMT".
+  std::tm tm{};
+  const char* end = strptime(v->c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (!end || *end != '\0') return std::nullopt;
+  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
+  const auto wait = std::chrono::ceil<std::chrono::seconds>(at - std::chrono::system_clock::now());
+  return std::max(wait, std::chrono::seconds(0));
 }
 
 std::string body_excerpt(const std::string& body) {
@@ -92,7 +99,7 @@ auto ExchangeClient::with_retries(const std::string& what, F&& attempt) -> declt
       return result;
     auto wait = backoff_.delay(n, result.error().retry_after);
     (void)what;
-    if (!stop_.sleep_for(wait)) return result;
+    if (!wait || !stop_.sleep_for(*wait)) return result;
   }
 }
 
@@ -165,11 +172,18 @@ ExchangeExpected<void> ExchangeClient::download_payload(const std::string& batch
       auto failure = r.error().local ? Failure::local : Failure::transient;
       return Unexpected{make_error(failure, 0, r.error().message)};
     }
-    if (r->status == 200 && have > 0) {
-      // The server sent the whole payload (If-Range did not match): keep only the new copy.
-      std::filesystem::resize_file(spool, 0, ec);
-      return Unexpected{make_error(Failure::transient, 200,
-                                   "GET " + path + ": the server restarted the payload")};
+    if (r->status == 206) {
+      // The part must start where the file ends and belong to a payload of the expected size.
+      const std::string* range = r->header("content-range");
+      const std::string expected = "bytes " + std::to_string(have) + "-" +
+                                   std::to_string(size - 1) + "/" + std::to_string(size);
+      if (!range || *range != expected) {
+        std::filesystem::resize_file(spool, have, ec);
+        return Unexpected{make_error(Failure::transient, 206,
+                                     "GET " + path + ": Content-Range \"" +
+                                         (range ? *range : std::string()) + "\", expected \"" +
+                                         expected + "\"")};
+      }
     }
     if (r->status == 416) {
       std::filesystem::remove(spool, ec);
@@ -188,13 +202,22 @@ ExchangeExpected<void> ExchangeClient::download_payload(const std::string& batch
   });
 }
 
-ExchangeExpected<ReceiptAnswer> ExchangeClient::post_receipt(const std::string& body) {
+ExchangeExpected<ReceiptAnswer> ExchangeClient::post_receipt(const std::string& receipt_id,
+                                                             const std::string& body) {
   auto hdrs = headers();
   hdrs.push_back("Content-Type: application/json");
   auto r = http_.post(config_.exchange.url + "/v1/receipts", hdrs, body);
   if (!r) return Unexpected{make_error(Failure::transient, 0, r.error().message)};
   if (r->status != 200 && r->status != 201)
     return Unexpected{error_from_response("POST /v1/receipts", *r)};
+  // Only the platform's acknowledgement of this receipt counts (not, say, a proxy's page).
+  auto answer = json::parse(r->body, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object() ||
+      string_field(answer, "receipt_id") != receipt_id || !answer.contains("accepted") ||
+      answer["accepted"] != true)
+    return Unexpected{make_error(Failure::transient, r->status,
+                                 "POST /v1/receipts: HTTP " + std::to_string(r->status) +
+                                     " without the acknowledgement of receipt " + receipt_id)};
   return ReceiptAnswer{r->status};
 }
 

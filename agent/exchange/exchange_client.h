@@ -54,8 +54,10 @@ class ExchangeClient {
   // Checking size and digest is the caller's job.
   ExchangeExpected<void> download_payload(const std::string& batch_id, const std::string& sha256,
                                           uint64_t size, const std::filesystem::path& spool);
-  // One attempt: the outbox decides when to try again.
-  ExchangeExpected<ReceiptAnswer> post_receipt(const std::string& body);
+  // One attempt: the outbox decides when to try again. Delivered only when the platform
+  // answers 200/201 with {"receipt_id": receipt_id, "accepted": true}.
+  ExchangeExpected<ReceiptAnswer> post_receipt(const std::string& receipt_id,
+                                               const std::string& body);
   ExchangeExpected<void> heartbeat(const std::string& body);
 
  private:

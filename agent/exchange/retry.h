@@ -11,8 +11,10 @@ class Backoff {
  public:
   Backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap);
   // The wait before retry number `attempt` (1 = the first retry): uniform in
-  // [0, min(cap, base * 2^(attempt-1))]. A server's Retry-After, when given, wins, up to the cap.
-  std::chrono::milliseconds delay(int attempt, std::optional<std::chrono::seconds> retry_after);
+  // [0, min(cap, base * 2^(attempt-1))]. A server's Retry-After, when given, is the wait; one
+  // longer than the cap gives nullopt: do not retry now, leave it to a later run.
+  std::optional<std::chrono::milliseconds> delay(int attempt,
+                                                 std::optional<std::chrono::seconds> retry_after);
 
  private:
   std::chrono::milliseconds base_;

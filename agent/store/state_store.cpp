@@ -100,11 +100,39 @@ Expected<std::vector<ResourceRow>> StateStore::resources() {
 
 Status StateStore::set_resource_state(const std::string& resource_id, std::string_view state,
                                       const std::optional<std::string>& error) {
+  // A blocked resource stays blocked, whatever happens next, until an operator unblocks it:
+  // otherwise a later run could apply the batch after the one that was rejected.
   return db_.run(
       "INSERT INTO resources (resource_id, state, last_error, updated_at) VALUES (?, ?, ?, ?) "
-      "ON CONFLICT(resource_id) DO UPDATE SET state = excluded.state, "
-      "last_error = excluded.last_error, updated_at = excluded.updated_at",
+      "ON CONFLICT(resource_id) DO UPDATE SET "
+      "state = CASE WHEN resources.state = 'blocked' THEN 'blocked' ELSE excluded.state END, "
+      "last_error = CASE WHEN resources.state = 'blocked' THEN resources.last_error "
+      "ELSE excluded.last_error END, updated_at = excluded.updated_at",
       {resource_id, std::string(state), opt(error), rfc3339_now()});
+}
+
+Expected<std::optional<int64_t>> StateStore::unblock(const std::string& resource_id) {
+  Transaction tx(db_);
+  if (!tx.begun()) return Unexpected{tx.begun().error()};
+  std::optional<int64_t> skipped;
+  auto st = db_.query("SELECT max(seq) FROM batches WHERE resource_id = ? AND state = 'rejected'",
+                      {resource_id}, [&](const Row& r) { skipped = r.optional_integer(0); });
+  if (!st) return Unexpected{st.error()};
+  // The rejected batch keeps its receipt; syncing goes on after it.
+  st = db_.run(
+      "UPDATE resources SET state = 'idle', last_error = NULL, "
+      "last_seq = max(coalesce(last_seq, 0), coalesce(?, 0)), updated_at = ? "
+      "WHERE resource_id = ? AND state = 'blocked'",
+      {skipped ? SqlValue(*skipped) : SqlValue(nullptr), rfc3339_now(), resource_id});
+  if (!st) return Unexpected{st.error()};
+  if (db_.changes() == 0) return fail("resource " + resource_id + " is not blocked");
+  st = db_.run("INSERT INTO events (at, level, resource_id, message) VALUES (?, 'warn', ?, ?)",
+               {rfc3339_now(), resource_id,
+                "unblocked by an operator" +
+                    (skipped ? "; syncing goes on after seq " + std::to_string(*skipped) : "")});
+  if (!st) return Unexpected{st.error()};
+  if (auto c = tx.commit(); !c) return Unexpected{c.error()};
+  return skipped;
 }
 
 Status StateStore::record_listed(const BatchRow& b) {
@@ -126,8 +154,11 @@ Expected<std::optional<BatchRow>> StateStore::batch(const std::string& batch_id)
 }
 
 Status StateStore::set_batch_state(const std::string& batch_id, std::string_view state) {
-  return db_.run("UPDATE batches SET state = ?, updated_at = ? WHERE batch_id = ?",
-                 {std::string(state), rfc3339_now(), batch_id});
+  // An outcome is final: never turn an applied or rejected batch back into a working state.
+  return db_.run(
+      "UPDATE batches SET state = ?, updated_at = ? WHERE batch_id = ? AND state NOT IN "
+      "('applied', 'rejected', 'superseded')",
+      {std::string(state), rfc3339_now(), batch_id});
 }
 
 Status StateStore::record_outcome(const BatchOutcome& o) {

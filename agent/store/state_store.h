@@ -44,6 +44,9 @@ struct BatchRow {
   int64_t seq = 0;
   std::string mode;
   std::string state;  // listed | downloading | applying | applied | rejected | superseded
+  bool has_outcome() const {
+    return state == "applied" || state == "rejected" || state == "superseded";
+  }
 };
 
 // The end of one batch: recorded with its receipt in one transaction.
@@ -93,6 +96,10 @@ class StateStore {
   Expected<std::vector<ResourceRow>> resources();
   Status set_resource_state(const std::string& resource_id, std::string_view state,
                             const std::optional<std::string>& error);
+
+  // After an operator has dealt with a rejected batch: the resource syncs again from the batch
+  // after it (which keeps its rejected receipt). Returns the seq skipped, if any.
+  Expected<std::optional<int64_t>> unblock(const std::string& resource_id);
 
   Status record_listed(const BatchRow& batch);
   Expected<std::optional<BatchRow>> batch(const std::string& batch_id);

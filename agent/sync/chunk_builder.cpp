@@ -1,5 +1,7 @@
 #include "agent/sync/chunk_builder.h"
 
+#include <algorithm>
+
 namespace fep {
 
 ChunkBuilder::ChunkBuilder(const sql::TableSchema& schema, std::vector<size_t> key_columns,
@@ -38,7 +40,6 @@ void ChunkBuilder::flush() {
   if (current_.rows() == 0) return;
   emit_(std::move(current_));
   current_ = RowChunk{};
-  bytes_ = 0;
   keys_.clear();
 }
 
@@ -59,14 +60,16 @@ void ChunkBuilder::add(DecodedRow& row, uint64_t line) {
     if (schema_.columns[c].type.kind != sql::ColumnKind::binary_)
       dialect_.adapt(schema_.columns[c].type, row.values[c]);
     out.push(row.values[c]);
-    bytes_ += row.values[c].size();
   };
   if (row.op == DecodedRow::Op::remove)
     for (size_t i = 0; i < key_columns_.size(); ++i) push(current_.columns[i], key_columns_[i]);
   else
     for (size_t c = 0; c < schema_.columns.size(); ++c) push(current_.columns[c], c);
   current_.lines.push_back(line);
-  if (current_.rows() >= max_rows_ || bytes_ >= max_bytes_) flush();
+  // Parameter arrays give every row of a column the width of its longest value: budget that.
+  size_t width = 0;
+  for (const auto& col : current_.columns) width += std::max<size_t>(col.max_length(), 1);
+  if (current_.rows() >= max_rows_ || (current_.rows() + 1) * width >= max_bytes_) flush();
 }
 
 void ChunkBuilder::finish() {

@@ -25,7 +25,8 @@ class ChunkBuilder {
  public:
   using Emit = std::function<void(RowChunk&&)>;
 
-  // `max_rows` rows or about `max_bytes` of values per chunk, whichever comes first.
+  // `max_rows` rows, or about `max_bytes` of fixed-width parameter buffers (rows times the
+  // longest value of each column), whichever comes first. One row larger than that is a chunk.
   ChunkBuilder(const sql::TableSchema& schema, std::vector<size_t> key_columns,
                const sql::Dialect& dialect, size_t max_rows, size_t max_bytes, Emit emit);
 
@@ -45,7 +46,6 @@ class ChunkBuilder {
   size_t max_bytes_;
   Emit emit_;
   RowChunk current_;
-  size_t bytes_ = 0;
   std::unordered_set<std::string> keys_;
 };
 

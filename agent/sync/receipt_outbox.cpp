@@ -31,23 +31,24 @@ void ReceiptOutbox::deliver(SyncSummary& summary) {
   Backoff backoff(config_.exchange.retry_base, config_.exchange.retry_cap);
   for (const auto& entry : *pending) {
     for (int attempt = 1;; ++attempt) {
-      auto answer = exchange_.post_receipt(entry.body);
+      auto answer = exchange_.post_receipt(entry.receipt_id, entry.body);
       if (answer) {
         (void)store_.receipt_delivered(entry.receipt_id, answer->http_status);
         ++summary.receipts_delivered;
         break;
       }
       const auto& e = answer.error();
-      if (e.failure == Failure::permanent && e.http_status != 401) {
-        // 400, 404, 409: sending the same receipt again cannot succeed.
+      if (e.http_status == 400 || e.http_status == 404 || e.http_status == 409) {
+        // The protocol's final answers: sending the same receipt again cannot succeed.
         spdlog::error("receipt for batch {} refused: {}", entry.batch_id, e.message);
         (void)store_.receipt_refused(entry.receipt_id, e.http_status, e.message);
         ++summary.receipts_refused;
         break;
       }
       (void)store_.receipt_attempt_failed(entry.receipt_id, e.message);
-      if (e.failure != Failure::transient || attempt >= config_.exchange.max_attempts ||
-          !stop_.sleep_for(backoff.delay(attempt, e.retry_after))) {
+      const auto wait = backoff.delay(attempt, e.retry_after);
+      if (e.failure != Failure::transient || attempt >= config_.exchange.max_attempts || !wait ||
+          !stop_.sleep_for(*wait)) {
         record_error(store_, summary, "", "receipts not delivered yet: " + e.message);
         return;
       }

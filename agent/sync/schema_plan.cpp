@@ -94,7 +94,7 @@ Expected<sql::TableSchema> schema_from_json(std::string_view json) {
       !doc["columns"].is_array())
     return fail("the schema registry holds an unreadable entry");
   sql::TableSchema schema;
-  schema.name = doc.value("name", "");
+  if (doc.contains("name") && doc["name"].is_string()) schema.name = doc["name"].get<std::string>();
   for (const auto& c : doc["columns"]) {
     if (!c.is_object() || !c.contains("name") || !c["name"].is_string() || !c.contains("type") ||
         !c["type"].is_string())

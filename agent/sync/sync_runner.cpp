@@ -120,7 +120,17 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
       note_error(summary, resource.id, page.error().message);
       return;
     }
-    for (auto& b : page->batches) batches.push_back(std::move(b));
+    for (auto& b : page->batches) {
+      // Ascending and after `after`, across pages too: otherwise progress could go backwards.
+      const int64_t floor = batches.empty() ? after : batches.back().seq;
+      if (b.seq <= floor) {
+        note_error(summary, resource.id,
+                   "the exchange listed batch " + b.batch_id + " with seq " +
+                       std::to_string(b.seq) + ", not after seq " + std::to_string(floor));
+        return;
+      }
+      batches.push_back(std::move(b));
+    }
     if (!page->more || page->batches.empty()) break;
     after = batches.back().seq;
   }
@@ -136,6 +146,19 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
   for (size_t i = 0; i < batches.size(); ++i) {
     if (stop_.stop_requested()) return;
     const auto& b = batches[i];
+    auto known = store_.batch(b.batch_id);
+    if (!known) {
+      note_error(summary, resource.id, known.error().message);
+      return;
+    }
+    if (*known && (*known)->has_outcome()) {
+      // Decided before (e.g. a run that stopped before moving last_seq): never decide twice.
+      if ((*known)->state == "rejected") {
+        summary.blocked = true;
+        return;
+      }
+      continue;
+    }
     if (auto st = store_.record_listed(
             {b.batch_id, resource.id, b.seq, std::string(to_string(b.mode)), ""});
         !st) {
@@ -230,6 +253,8 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
       note_error(summary, resource.id, st.error().message);
       return BatchResult::stop;
     }
+    std::error_code ec;
+    std::filesystem::remove(spool_path(listing.batch_id), ec);  // a prefetch may have left one
     spdlog::info("{}: batch {} was already in the target; recorded as applied", resource.id,
                  listing.batch_id);
     ++summary.applied;
@@ -242,16 +267,30 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
     return BatchResult::stop;
   }
   (void)store_.set_batch_state(listing.batch_id, "downloading");
-  auto downloaded = exchange_.download_payload(listing.batch_id, manifest->payload.sha256,
-                                               manifest->payload.size, spool);
-  if (!downloaded) {
-    note_error(summary, resource.id, downloaded.error().message);
-    return BatchResult::stop;
-  }
-  auto checked = check_payload(spool, manifest->payload);
-  if (!checked) {
-    note_error(summary, resource.id, checked.error().message);
-    return BatchResult::stop;
+  // A spool left by an earlier run (or the prefetch) is resumed; if the result does not match,
+  // the bytes kept from before may be the culprit: download once more from the start before
+  // blaming the exchange.
+  std::error_code ec;
+  bool resumed = std::filesystem::exists(spool, ec);
+  std::optional<PayloadCheck> checked;
+  for (;;) {
+    auto downloaded = exchange_.download_payload(listing.batch_id, manifest->payload.sha256,
+                                                 manifest->payload.size, spool);
+    if (!downloaded) {
+      note_error(summary, resource.id, downloaded.error().message);
+      return BatchResult::stop;
+    }
+    auto check = check_payload(spool, manifest->payload);
+    if (!check) {
+      note_error(summary, resource.id, check.error().message);
+      return BatchResult::stop;
+    }
+    checked = std::move(check).value();
+    if (!checked->mismatch || !resumed) break;
+    spdlog::warn("{}: batch {}: {}; downloading it again from the start", resource.id,
+                 listing.batch_id, checked->mismatch->message);
+    std::filesystem::remove(spool, ec);
+    resumed = false;
   }
   if (checked->mismatch) {
     keep_rejected_payload(config_.state_dir, spool);
@@ -275,7 +314,6 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
     note_error(summary, resource.id, st.error().message);
     return BatchResult::stop;
   }
-  std::error_code ec;
   std::filesystem::remove(spool, ec);
   spdlog::info("{}: batch {} (seq {}) applied: {} rows, {} deleted{}", resource.id,
                listing.batch_id, listing.seq, applied->rows, applied->deleted,

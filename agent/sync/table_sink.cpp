@@ -155,7 +155,7 @@ Expected<std::optional<AppliedCounts>, ApplyFailure> TableSink::find_applied(
       AppliedCounts{.rows = to_int(*rows), .deleted = to_int(*deleted), .already_in_target = true});
 }
 
-Expected<std::optional<sql::TableSchema>, ApplyFailure> TableSink::registered_schema(
+Expected<std::optional<TableSink::Registration>, ApplyFailure> TableSink::registration(
     const std::string& table) {
   auto stmt = connection_->prepare(dialect_->select_schema_registry());
   if (!stmt) return Unexpected{database_failure("schema registry", stmt.error())};
@@ -163,15 +163,18 @@ Expected<std::optional<sql::TableSchema>, ApplyFailure> TableSink::registered_sc
     return Unexpected{database_failure("schema registry", st.error())};
   auto row = (*stmt)->fetch();
   if (!row) return Unexpected{database_failure("schema registry", row.error())};
-  if (!*row) return std::optional<sql::TableSchema>();
+  if (!*row) return std::optional<Registration>();
   auto json = (*stmt)->get_text(0);
+  auto owner = (*stmt)->get_text(1);
   if (!json) return Unexpected{database_failure("schema registry", json.error())};
+  if (!owner) return Unexpected{database_failure("schema registry", owner.error())};
+  Registration out{std::nullopt, owner->value_or("")};
   auto schema = schema_from_json(json->value_or(""));
-  if (!schema) {  // a damaged entry: treat the table as one the agent did not create
+  if (schema)
+    out.schema = std::move(schema).value();
+  else  // a damaged entry: compare by column names only, as for a table of unknown origin
     spdlog::warn("table {}: {}", table, schema.error().message);
-    return std::optional<sql::TableSchema>();
-  }
-  return std::optional<sql::TableSchema>(std::move(schema).value());
+  return std::optional<Registration>(std::move(out));
 }
 
 Expected<void, ApplyFailure> TableSink::record(const Manifest& manifest,
@@ -238,10 +241,22 @@ Expected<AppliedCounts, ApplyFailure> TableSink::apply_once(const Manifest& mani
     if (!columns) return Unexpected{database_failure("table " + wanted.name, columns.error())};
     existing = std::move(columns).value();
   }
-  auto registered = registered_schema(wanted.name);
+  auto registered = registration(wanted.name);
   if (!registered) return Unexpected{registered.error()};
   (void)connection_->rollback();  // end the catalog reads' transaction before any DDL
-  auto plan = plan_schema(wanted, *registered, existing, manifest.mode, resource.on_schema_change);
+  // Never write into a table that belongs to another resource, or that the agent did not create
+  // unless the configuration names it: a full batch would empty it.
+  if (*registered && (*registered)->resource_id != manifest.resource_id)
+    return Unexpected{target_unavailable("table " + wanted.name + " is written by resource " +
+                                         (*registered)->resource_id +
+                                         "; give this resource its own `table:`")};
+  if (existing && !*registered && !resource.table)
+    return Unexpected{target_unavailable(
+        "table " + wanted.name +
+        " exists but fep-agent did not create it; set the resource's `table:` to let it write "
+        "there")};
+  const std::optional<sql::TableSchema> known = *registered ? (*registered)->schema : std::nullopt;
+  auto plan = plan_schema(wanted, known, existing, manifest.mode, resource.on_schema_change);
   if (!plan) return Unexpected{ApplyFailure{ApplyFailure::Kind::reject, plan.error()}};
 
   // DDL that commits by itself (MySQL, DM) runs before the batch's transaction; elsewhere it is

@@ -45,8 +45,13 @@ class TableSink final : public BatchSink {
   Expected<AppliedCounts, ApplyFailure> apply_once(const Manifest& manifest,
                                                    const std::filesystem::path& payload,
                                                    const ResourceConfig& resource);
-  Expected<std::optional<sql::TableSchema>, ApplyFailure> registered_schema(
-      const std::string& table);
+  // What _fep_tables says about a table: the schema it holds (nullopt when unreadable) and the
+  // resource that writes it.
+  struct Registration {
+    std::optional<sql::TableSchema> schema;
+    std::string resource_id;
+  };
+  Expected<std::optional<Registration>, ApplyFailure> registration(const std::string& table);
   Expected<void, ApplyFailure> run(const std::string& what, const std::string& sql);
   Expected<void, ApplyFailure> record(const Manifest& manifest, const sql::TableSchema& schema,
                                       const AppliedCounts& counts);

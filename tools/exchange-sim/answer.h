@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 namespace fep::sim {
@@ -18,9 +19,16 @@ inline Answer error_answer(int status, std::string_view code, std::string_view m
   return {status, {{"error", {{"code", code}, {"message", message}}}}};
 }
 
+// Serializes for the wire or a log. Strings taken from a request may hold bytes that are not UTF-8
+// (a URL path, a body that is not JSON); they become U+FFFD instead of making dump() throw.
+template <class Json>
+std::string to_text(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 inline void send(httplib::Response& res, const Answer& answer) {
   res.status = answer.status;
-  res.set_content(answer.body.dump(), "application/json");
+  res.set_content(to_text(answer.body), "application/json");
 }
 
 }  // namespace fep::sim

@@ -124,7 +124,10 @@ Expected<FolderTotals> write_folder_archive(const fs::path& src, const fs::path&
   std::vector<std::pair<std::string, fs::path>> files;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(src, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_symlink() || !it->is_regular_file()) continue;
+    const bool link = it->is_symlink(ec);
+    const bool regular = !ec && !link && it->is_regular_file(ec);
+    if (ec) return fail("cannot stat " + it->path().string() + ": " + ec.message());
+    if (!regular) continue;
     files.emplace_back(it->path().lexically_relative(src).generic_string(), it->path());
   }
   if (ec) return fail("cannot walk " + src.string() + ": " + ec.message());

@@ -47,6 +47,14 @@ int run_subscribe(const fs::path& root, const Subscription& given, const CLI::Ap
   return 0;
 }
 
+// A member of a stored receipt as printed: a string as is, another value as JSON, "?" when absent.
+// Receipt files are read back unchecked, so a member may have any type.
+std::string field_text(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return "?";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
 int run_receipts(const fs::path& root, bool as_json) {
   auto all = read_receipts(Store(root));
   if (!all) return fail_with(all.error().message);
@@ -55,14 +63,14 @@ int run_receipts(const fs::path& root, bool as_json) {
       std::cout << r.dump() << "\n";
       continue;
     }
-    std::cout << r.value("batch_id", "?") << " " << r.value("resource_id", "?")
+    std::cout << field_text(r, "batch_id") << " " << field_text(r, "resource_id")
               << " seq=" << r.value("seq", nlohmann::json()).dump() << " "
-              << r.value("status", "?");
+              << field_text(r, "status");
     if (r.contains("counts") && r["counts"].is_object())
       for (const char* key : {"rows", "files", "deleted", "bytes"})
         if (r["counts"].contains(key)) std::cout << " " << key << "=" << r["counts"][key].dump();
     if (r.contains("error") && r["error"].is_object())
-      std::cout << " error=" << r["error"].value("code", "?");
+      std::cout << " error=" << field_text(r["error"], "code");
     std::cout << "\n";
   }
   return 0;

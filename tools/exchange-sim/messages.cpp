@@ -1,8 +1,9 @@
 #include "tools/exchange-sim/messages.h"
 
+#include <algorithm>
 #include <array>
-#include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/base/clock.h"
@@ -17,15 +18,42 @@ constexpr std::array kErrorCodes = {
     "SCHEMA_MISMATCH",   "PAYLOAD_INVALID",   "CONSTRAINT_VIOLATION",
     "UNSAFE_PATH",       "TOO_LARGE",         "TARGET_ERROR"};
 
+bool is_digits(std::string_view s, size_t pos, size_t n) {
+  if (pos + n > s.size()) return false;
+  for (size_t i = pos; i < pos + n; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+
+// YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM). Matched by hand: libstdc++'s std::regex
+// recurses once per character of (\.\d+) and overflows the stack on a long fraction.
 bool is_time(const json& v) {
-  static const std::regex re(
-      R"(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))");
-  return v.is_string() && std::regex_match(v.get_ref<const std::string&>(), re);
+  if (!v.is_string()) return false;
+  const std::string_view s = v.get_ref<const std::string&>();
+  auto at = [&](size_t i, std::string_view chars) {
+    return i < s.size() && chars.find(s[i]) != std::string_view::npos;
+  };
+  if (!is_digits(s, 0, 4) || !at(4, "-") || !is_digits(s, 5, 2) || !at(7, "-") ||
+      !is_digits(s, 8, 2) || !at(10, "Tt") || !is_digits(s, 11, 2) || !at(13, ":") ||
+      !is_digits(s, 14, 2) || !at(16, ":") || !is_digits(s, 17, 2))
+    return false;
+  size_t i = 19;
+  if (at(i, ".")) {
+    const size_t start = ++i;
+    while (is_digits(s, i, 1)) ++i;
+    if (i == start) return false;
+  }
+  if (at(i, "Zz")) return i + 1 == s.size();
+  return at(i, "+-") && is_digits(s, i + 1, 2) && at(i + 3, ":") && is_digits(s, i + 4, 2) &&
+         i + 6 == s.size();
 }
 
 bool is_sha256(const json& v) {
-  static const std::regex re("[0-9a-f]{64}");
-  return v.is_string() && std::regex_match(v.get_ref<const std::string&>(), re);
+  if (!v.is_string()) return false;
+  const std::string& s = v.get_ref<const std::string&>();
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 bool is_count(const json& v) {

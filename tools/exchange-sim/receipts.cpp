@@ -13,18 +13,23 @@ using nlohmann::json;
 
 Expected<std::vector<json>> read_receipts(const Store& store) {
   std::vector<json> out;
-  std::error_code ec;
-  if (!fs::is_directory(store.receipts_dir(), ec)) return out;
-  for (const auto& entry : fs::directory_iterator(store.receipts_dir(), ec)) {
+  const auto dir = store.receipts_dir();
+  auto present = dir_exists(dir);
+  if (!present) return Unexpected{present.error()};
+  if (!*present) return out;
+  auto entries = list_dir(dir);
+  if (!entries) return Unexpected{entries.error()};
+  for (const auto& entry : *entries) {
     if (entry.path().extension() != ".json") continue;
     auto text = read_file(entry.path());
     if (!text) return Unexpected{text.error()};
     json r = json::parse(*text, nullptr, false);
-    if (r.is_discarded() || !r.is_object() || !r.contains("batch_id"))
-      return fail(entry.path().string() + ": not a receipt");
+    if (r.is_discarded() || !r.is_object())
+      return fail(entry.path().string() + ": not a receipt (not a JSON object)");
+    if (auto it = r.find("batch_id"); it == r.end() || !it->is_string())
+      return fail(entry.path().string() + ": not a receipt (\"batch_id\" must be a string)");
     out.push_back(std::move(r));
   }
-  if (ec) return fail("cannot list " + store.receipts_dir().string() + ": " + ec.message());
   auto key = [](const json& r) {
     return std::make_tuple(r.value("resource_id", json()), r.value("seq", json()), r["batch_id"]);
   };
@@ -58,7 +63,7 @@ Answer ReceiptBook::submit(std::string_view body, std::string_view node) {
                {"batch_id", field("batch_id")},
                {"answer", answer.body},
                {"receipt", receipt.is_discarded() ? json(std::string(body)) : receipt}};
-  if (auto st = store_.append_line(store_.receipts_log(), line.dump()); !st)
+  if (auto st = store_.append_line(store_.receipts_log(), to_text(line)); !st)
     return error_answer(500, "INTERNAL", st.error().message);
   return answer;
 }
@@ -79,10 +84,10 @@ Answer ReceiptBook::decide(const json& receipt, std::string_view node) {
   const json accepted = {{"receipt_id", receipt_id}, {"accepted", true}};
   std::lock_guard lock(mu_);
   if (auto held = by_batch_.find(batch_id); held != by_batch_.end()) {
-    if (held->second["receipt_id"] != receipt_id)
-      return error_answer(
-          409, "CONFLICT",
-          "batch " + batch_id + " already has receipt " + held->second["receipt_id"].dump());
+    const json held_id = held->second.value("receipt_id", json());
+    if (held_id != receipt_id)
+      return error_answer(409, "CONFLICT",
+                          "batch " + batch_id + " already has receipt " + to_text(held_id));
     if (held->second != receipt)
       return error_answer(409, "CONFLICT",
                           "receipt " + receipt_id + " is already held with different content");

@@ -131,7 +131,7 @@ void ExchangeServer::subscriptions(Response& res, const std::string& node) {
   if (!subs) return send(res, error_answer(500, "INTERNAL", subs.error().message));
   ojson list = ojson::array();
   for (const auto& s : *subs) list.push_back(to_json(s));
-  res.set_content(ojson{{"node", node}, {"subscriptions", list}}.dump(), "application/json");
+  res.set_content(to_text(ojson{{"node", node}, {"subscriptions", list}}), "application/json");
 }
 
 void ExchangeServer::batch_list(const Request& req, Response& res) {
@@ -151,7 +151,7 @@ void ExchangeServer::batch_list(const Request& req, Response& res) {
     list.push_back(
         {{"batch_id", b.batch_id}, {"seq", b.seq}, {"mode", b.mode}, {"created_at", b.created_at}});
   ojson body = {{"resource_id", resource_id}, {"batches", list}, {"more", page->more}};
-  res.set_content(body.dump(), "application/json");
+  res.set_content(to_text(body), "application/json");
 }
 
 void ExchangeServer::heartbeat(const Request& req, Response& res, const std::string& node) {
@@ -165,7 +165,7 @@ void ExchangeServer::heartbeat(const Request& req, Response& res, const std::str
                {"status", answer.status},
                {"answer", answer.body},
                {"heartbeat", hb.is_discarded() ? json(req.body) : hb}};
-  if (auto st = store_.append_line(store_.heartbeats_log(), line.dump()); !st)
+  if (auto st = store_.append_line(store_.heartbeats_log(), to_text(line)); !st)
     answer = error_answer(500, "INTERNAL", st.error().message);
   send(res, answer);
 }
@@ -217,21 +217,28 @@ Status ExchangeServer::setup() {
       answer(req, res, std::get<BatchInfo>(found));
     };
   };
-  // Manifest and signature: the stored bytes exactly as published.
-  auto file_answer = [](const char* name, const char* missing_code, const char* missing) {
+  // Manifest and signature: the stored bytes exactly as published. A missing manifest is the
+  // server's fault (every listed batch has one); a missing signature means the batch is unsigned.
+  auto file_answer = [](const char* name, int missing_status, const char* missing_code,
+                        const char* missing) {
     return [=](const Request&, Response& res, const BatchInfo& b) {
       const auto path = b.dir / name;
-      if (!fs::exists(path)) return send(res, error_answer(404, missing_code, missing));
+      auto present = path_exists(path);
+      if (!present) return send(res, error_answer(500, "INTERNAL", present.error().message));
+      if (!*present)
+        return send(res, error_answer(missing_status, missing_code,
+                                      "batch " + b.batch_id + ": " + missing));
       auto bytes = read_file(path);
       if (!bytes) return send(res, error_answer(500, "INTERNAL", bytes.error().message));
       res.set_content(*bytes, "application/json");
     };
   };
   http_.Get("/v1/batches/" + id + "/manifest",
-            guarded(Route::kManifest, batch_route(file_answer("manifest.json", "INTERNAL",
-                                                              "the manifest is missing"))));
+            guarded(Route::kManifest,
+                    batch_route(file_answer("manifest.json", 500, "INTERNAL",
+                                            "manifest.json is missing from the published batch"))));
   http_.Get("/v1/batches/" + id + "/signature",
-            guarded(Route::kSignature, batch_route(file_answer("signature.json", "NOT_SIGNED",
+            guarded(Route::kSignature, batch_route(file_answer("signature.json", 404, "NOT_SIGNED",
                                                                "the batch is not signed"))));
   http_.Get("/v1/batches/" + id + "/payload",
             guarded(Route::kPayload, batch_route(answer_payload)));

@@ -49,6 +49,64 @@ nlohmann::ordered_json to_json(const BatchInfo& b) {
           {"size", b.size},         {"sha256", b.sha256}};
 }
 
+bool is_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t extra = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      if (c == 0xE0) lo = 0xA0;  // no overlong forms
+      if (c == 0xED) hi = 0x9F;  // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      if (c == 0xF0) lo = 0x90;  // no overlong forms
+      if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
+    } else {
+      return false;
+    }
+    if (s.size() - i <= extra) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+Expected<bool> path_exists(const fs::path& path) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found) return false;
+  if (ec) return fail("cannot stat " + path.string() + ": " + ec.message());
+  return true;
+}
+
+Expected<bool> dir_exists(const fs::path& path) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found) return false;
+  if (ec) return fail("cannot stat " + path.string() + ": " + ec.message());
+  return fs::is_directory(st);
+}
+
+Expected<std::vector<fs::directory_entry>> list_dir(const fs::path& dir) {
+  std::vector<fs::directory_entry> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    out.push_back(*it);
+  if (ec) return fail("cannot list " + dir.string() + ": " + ec.message());
+  return out;
+}
+
 fs::path Store::batches_dir(std::string_view resource_id) const {
   return root_ / "resources" / std::string(resource_id) / "batches";
 }
@@ -62,7 +120,9 @@ fs::path Store::batch_dir(std::string_view resource_id, std::int64_t seq) const 
 Expected<std::vector<Subscription>> Store::subscriptions() const {
   std::vector<Subscription> out;
   const auto file = subscriptions_file();
-  if (!fs::exists(file)) return out;
+  auto present = path_exists(file);
+  if (!present) return Unexpected{present.error()};
+  if (!*present) return out;
   auto text = read_file(file);
   if (!text) return fail(text.error().message);
   json doc = json::parse(*text, nullptr, false);
@@ -90,7 +150,13 @@ Expected<std::vector<Subscription>> Store::subscriptions() const {
 
 Status Store::save_subscriptions(const std::vector<Subscription>& subs) const {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const auto& s : subs) list.push_back(to_json(s));
+  for (const auto& s : subs) {
+    for (const std::string* field :
+         {&s.resource_id, &s.name, &s.kind, &s.provider, &s.share_type, &s.status})
+      if (!is_utf8(*field))
+        return fail("subscription " + s.resource_id + ": \"" + *field + "\" is not UTF-8");
+    list.push_back(to_json(s));
+  }
   nlohmann::ordered_json doc = {{"subscriptions", list}};
   if (auto st = ensure_directory(root_); !st) return st;
   return write_file_atomic(subscriptions_file(), doc.dump(2) + "\n");
@@ -107,13 +173,18 @@ Expected<std::optional<Subscription>> Store::subscription(std::string_view resou
 Expected<std::vector<std::int64_t>> Store::seqs(std::string_view resource_id) const {
   std::vector<std::int64_t> out;
   const auto dir = batches_dir(resource_id);
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return out;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (!entry.is_directory()) continue;
-    if (auto seq = parse_seq_dir(entry.path().filename().string())) out.push_back(*seq);
+  auto present = dir_exists(dir);
+  if (!present) return Unexpected{present.error()};
+  if (!*present) return out;
+  auto entries = list_dir(dir);
+  if (!entries) return Unexpected{entries.error()};
+  for (const auto& entry : *entries) {
+    auto seq = parse_seq_dir(entry.path().filename().string());
+    if (!seq) continue;
+    auto is_dir = dir_exists(entry.path());
+    if (!is_dir) return Unexpected{is_dir.error()};
+    if (*is_dir) out.push_back(*seq);
   }
-  if (ec) return fail("cannot list " + dir.string() + ": " + ec.message());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -164,13 +235,20 @@ Expected<BatchPage> Store::list_batches(std::string_view resource_id, std::int64
 }
 
 Status Store::rescan() {
-  std::error_code ec;
   const auto resources = root_ / "resources";
-  if (!fs::is_directory(resources, ec)) return {};
-  for (const auto& res : fs::directory_iterator(resources, ec)) {
+  auto present = dir_exists(resources);
+  if (!present) return Unexpected{present.error()};
+  if (!*present) return {};
+  auto resource_dirs = list_dir(resources);
+  if (!resource_dirs) return Unexpected{resource_dirs.error()};
+  for (const auto& res : *resource_dirs) {
     const auto dir = res.path() / "batches";
-    if (!fs::is_directory(dir, ec)) continue;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    auto has_batches = dir_exists(dir);
+    if (!has_batches) return Unexpected{has_batches.error()};
+    if (!*has_batches) continue;
+    auto entries = list_dir(dir);
+    if (!entries) return Unexpected{entries.error()};
+    for (const auto& entry : *entries) {
       const auto path = entry.path();
       if (!parse_seq_dir(path.filename().string()) || indexed_dirs_.count(path)) continue;
       auto b = read_batch(path);
@@ -179,17 +257,20 @@ Status Store::rescan() {
       indexed_dirs_.insert(path);
     }
   }
-  if (ec) return fail("cannot list " + resources.string() + ": " + ec.message());
   return {};
 }
 
 Expected<std::optional<BatchInfo>> Store::find_batch(std::string_view batch_id) {
   std::lock_guard lock(mu_);
   auto it = index_.find(batch_id);
-  if (it != index_.end() && !fs::exists(it->second / "batch.json")) {
-    indexed_dirs_.erase(it->second);
-    index_.erase(it);
-    it = index_.end();
+  if (it != index_.end()) {
+    auto present = path_exists(it->second / "batch.json");
+    if (!present) return Unexpected{present.error()};
+    if (!*present) {
+      indexed_dirs_.erase(it->second);
+      index_.erase(it);
+      it = index_.end();
+    }
   }
   if (it == index_.end()) {
     if (auto st = rescan(); !st) return fail(st.error().message);

@@ -55,6 +55,16 @@ struct BatchInfo {
 
 nlohmann::ordered_json to_json(const BatchInfo& b);
 
+// Whether `s` is well-formed UTF-8: nlohmann::json::dump() throws on any other string, so text
+// from the command line is checked before it is stored.
+bool is_utf8(std::string_view s);
+
+// Filesystem queries that report errors instead of throwing. A missing path is not an error.
+Expected<bool> path_exists(const fs::path& path);
+Expected<bool> dir_exists(const fs::path& path);
+// The entries of a directory, in no particular order.
+Expected<std::vector<fs::directory_entry>> list_dir(const fs::path& dir);
+
 struct BatchPage {
   std::vector<BatchInfo> batches;
   bool more = false;

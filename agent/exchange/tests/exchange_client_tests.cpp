@@ -102,7 +102,7 @@ TEST_CASE("401 is permanent and says what to check") {
   auto config = config_for(s.port);
   StopSource stop;
   ExchangeClient client(config, stop);
-  auto r = client.post_receipt("{}");
+  auto r = client.post_receipt("id-1", "{}");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().failure == Failure::permanent);
   CHECK(r.error().http_status == 401);

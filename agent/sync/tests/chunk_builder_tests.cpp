@@ -65,13 +65,27 @@ TEST_CASE("an operation change or a repeated key starts a new chunk, keeping fil
   CHECK(f.chunks[3].columns[1].value(0) == "and again");
 }
 
-TEST_CASE("a chunk also ends when its values pass max_bytes") {
+TEST_CASE("a chunk also ends before its padded parameter buffers pass max_bytes") {
   Fixture f;
-  auto b = f.builder(1000, 10);
+  // Each row is 1 + 6 + 1 bytes wide: the third row makes (3 + 1) * 8 = 32 >= 30.
+  auto b = f.builder(1000, 30);
   for (int i = 0; i < 4; ++i) {
     auto r = Fixture::row(DecodedRow::Op::upsert, std::to_string(i), "123456");
     b.add(r, 1);
   }
   b.finish();
-  CHECK(f.chunks.size() == 2);
+  REQUIRE(f.chunks.size() == 2);
+  CHECK(f.chunks[0].rows() == 3);
+
+  // One long value widens every row of its column: the chunk ends at once.
+  Fixture g;
+  auto c = g.builder(1000, 1 << 20);
+  auto small = Fixture::row(DecodedRow::Op::upsert, "1");
+  auto huge = Fixture::row(DecodedRow::Op::upsert, "2", std::string(600000, 'x'));
+  auto after = Fixture::row(DecodedRow::Op::upsert, "3");
+  c.add(small, 1);
+  c.add(huge, 2);
+  c.add(after, 3);
+  c.finish();
+  CHECK(g.chunks.size() == 2);
 }

@@ -138,11 +138,34 @@ TEST_CASE("a local table that lacks a manifest column is a schema mismatch") {
     REQUIRE(db->exec("CREATE TABLE ent (id INTEGER PRIMARY KEY, name TEXT)").ok());
   }
   TableSink sink(fx.target);
+  // A table the agent did not create is only written when the configuration names it.
+  auto refused =
+      sink.apply(fx.manifest(BatchMode::full, 0), fx.payload("id,name,capital\n"), fx.resource);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ApplyFailure::Kind::unavailable);
+  CHECK(refused.error().rejection.message.find("did not create it") != std::string::npos);
+
+  fx.resource.table = "ent";
   auto bad =
       sink.apply(fx.manifest(BatchMode::full, 0), fx.payload("id,name,capital\n"), fx.resource);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().rejection.code == RejectCode::schema_mismatch);
   CHECK(bad.error().rejection.message.find("capital") != std::string::npos);
+}
+
+TEST_CASE("a table written by one resource is not written by another") {
+  Fixture fx;
+  TableSink sink(fx.target);
+  REQUIRE(sink.apply(fx.manifest(BatchMode::full, 1), fx.payload("id,name,capital\n1,a,1.00\n"),
+                     fx.resource)
+              .ok());
+  auto other = fx.manifest(BatchMode::full, 0);
+  other.resource_id = "R-2";
+  auto r = sink.apply(other, fx.payload("id,name,capital\n"), fx.resource);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ApplyFailure::Kind::unavailable);
+  CHECK(r.error().rejection.message.find("written by resource R-1") != std::string::npos);
+  CHECK(fx.rows().size() == 1);
 }
 
 TEST_CASE("an unreachable target is transient, not a rejection") {
