@@ -21,4 +21,19 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
 // Creates the directory and its parents when missing.
 Status ensure_directory(const std::filesystem::path& path);
 
+// An exclusive advisory lock (flock) on a file, held until the object is destroyed or the
+// process exits: one agent per state directory.
+class FileLock {
+ public:
+  explicit FileLock(const std::filesystem::path& path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  // False when another process holds it (or the file cannot be opened).
+  bool try_lock();
+
+ private:
+  int fd_;
+};
+
 }  // namespace fep

@@ -1,36 +1,21 @@
 #include "agent/app/commands.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 
 #include "adapters/base/files.h"
 #include "adapters/base/shutdown.h"
 #include "agent/app/status_view.h"
+#include "agent/daemon/control_socket.h"
 #include "agent/exchange/exchange_client.h"
 #include "agent/store/state_store.h"
 #include "agent/sync/sync_runner.h"
 
 namespace fep::app {
 namespace {
-
-// One agent at a time per state directory: the lock is released when the process exits.
-class InstanceLock {
- public:
-  explicit InstanceLock(const std::filesystem::path& path)
-      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640)) {}
-  ~InstanceLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool acquire() { return fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0; }
-
- private:
-  int fd_;
-};
 
 Expected<store::StateStore> open_store(const Config& config) {
   if (auto st = ensure_directory(config.state_dir); !st) return Unexpected{st.error()};
@@ -46,15 +31,20 @@ int run_check_config(const Config& config) {
 }
 
 int run_sync_once(const Config& config, const std::optional<std::string>& resource) {
+  // The lock comes first: two agents must not even migrate the state database together.
+  if (auto st = ensure_directory(config.state_dir); !st) {
+    spdlog::error("{}", st.error().message);
+    return 1;
+  }
+  FileLock lock(config.state_dir / "agent.lock");
+  if (!lock.try_lock()) {
+    spdlog::error("another fep-agent is running with state directory {} (use sync --now to ask it)",
+                  config.state_dir.string());
+    return 1;
+  }
   auto store = open_store(config);
   if (!store) {
     spdlog::error("{}", store.error().message);
-    return 1;
-  }
-  InstanceLock lock(config.state_dir / "agent.lock");
-  if (!lock.acquire()) {
-    spdlog::error("another fep-agent is running with state directory {}",
-                  config.state_dir.string());
     return 1;
   }
   StopSource stop;
@@ -67,6 +57,54 @@ int run_sync_once(const Config& config, const std::optional<std::string>& resour
       summary.receipts_refused,
       summary.blocked ? "; a resource is blocked (see fep-agent status)" : "");
   return summary.exit_code();
+}
+
+int run_sync_now(const Config& config, const std::optional<std::string>& resource) {
+  const auto socket = daemon::control_socket_path(config.daemon.control_socket, config.state_dir);
+  auto reply = daemon::control_request(socket, resource ? "sync " + *resource : "sync");
+  if (!reply) {
+    spdlog::info("no daemon answers on {}: syncing in this process", socket.string());
+    return run_sync_once(config, resource);
+  }
+  auto answer = nlohmann::json::parse(*reply, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object()) {
+    std::cerr << "fep-agent: unexpected answer from the daemon: " << *reply << "\n";
+    return 1;
+  }
+  if (answer.contains("error")) {
+    std::cerr << "fep-agent: " << answer["error"].dump() << "\n";
+    return 1;
+  }
+  std::cout << "applied " << answer.value("applied", 0) << ", rejected "
+            << answer.value("rejected", 0) << ", superseded " << answer.value("superseded", 0)
+            << ", receipts delivered " << answer.value("receipts_delivered", 0) << "\n";
+  if (answer.contains("errors") && answer["errors"].is_array())
+    for (const auto& e : answer["errors"])
+      if (e.is_string()) std::cerr << "fep-agent: " << e.get<std::string>() << "\n";
+  return answer.value("exit_code", 1);
+}
+
+int run_unblock(const Config& config, const std::string& resource) {
+  if (!config.find_resource(resource)) {
+    std::cerr << "fep-agent: resource " << resource << " is not in the configuration\n";
+    return 1;
+  }
+  auto store = open_store(config);
+  if (!store) {
+    std::cerr << "fep-agent: " << store.error().message << "\n";
+    return 1;
+  }
+  auto skipped = store->unblock(resource);
+  if (!skipped) {
+    std::cerr << "fep-agent: " << skipped.error().message << "\n";
+    return 1;
+  }
+  std::cout << resource << " unblocked"
+            << (*skipped ? "; it goes on after seq " + std::to_string(**skipped) +
+                               " (that batch keeps its rejected receipt)"
+                         : "")
+            << "\n";
+  return 0;
 }
 
 int run_status(const Config& config, bool json) {

@@ -9,6 +9,9 @@
 namespace fep::app {
 
 int run_sync_once(const Config& config, const std::optional<std::string>& resource);
+// Through the running daemon's control socket; without a daemon, as run_sync_once.
+int run_sync_now(const Config& config, const std::optional<std::string>& resource);
+int run_unblock(const Config& config, const std::string& resource);
 int run_status(const Config& config, bool json);
 int run_check_config(const Config& config);
 

@@ -1,5 +1,6 @@
 // fep-agent: pulls subscribed resources from the city exchange into local targets.
 #include <curl/curl.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 
 #include "agent/app/commands.h"
 #include "agent/config/config.h"
+#include "agent/daemon/daemon.h"
 
 namespace {
 
@@ -21,9 +23,23 @@ std::string default_config_path() {
 
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("fep-agent");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S%z %^%l%$ %v");
+  // Under journald (JOURNAL_STREAM set) the journal stamps each line itself.
+  logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l %v" : "%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);
+}
+
+// The configured log file, rotated by size, next to stderr.
+void add_log_file(const fep::LogConfig& log) {
+  if (log.file.empty()) return;
+  try {
+    auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+        log.file.string(), static_cast<size_t>(log.max_size), static_cast<size_t>(log.max_files));
+    sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+    spdlog::default_logger()->sinks().push_back(sink);
+  } catch (const spdlog::spdlog_ex& e) {
+    spdlog::warn("cannot write the log file {}: {}", log.file.string(), e.what());
+  }
 }
 
 }  // namespace
@@ -39,21 +55,34 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   cli.require_subcommand(1);
 
-  auto* sync = cli.add_subcommand("sync", "sync subscribed resources");
-  bool once = false;
-  std::optional<std::string> resource;
-  sync->add_flag("--once", once, "sync once, deliver pending receipts, then exit")->required();
+  auto* run = cli.add_subcommand("run", "run as a daemon: sync every resource on its schedule");
+
+  auto* sync = cli.add_subcommand("sync", "sync subscribed resources now");
+  bool once = false, now = false;
+  std::optional<std::string> resource, positional;
+  auto* once_flag = sync->add_flag("--once", once, "sync in this process, then exit");
+  auto* now_flag = sync->add_flag(
+      "--now", now, "ask the running daemon to sync now and wait (without a daemon: as --once)");
+  once_flag->excludes(now_flag);
   sync->add_option("--resource", resource, "only this resource id");
+  sync->add_option("RESOURCE", positional, "only this resource id");
 
   auto* status = cli.add_subcommand("status", "show each resource's sync state");
   bool json = false;
   status->add_flag("--json", json, "print JSON instead of a table");
+
+  auto* unblock = cli.add_subcommand(
+      "unblock", "let a resource blocked by a rejected batch go on after that batch");
+  std::string unblock_id;
+  unblock->add_option("RESOURCE", unblock_id, "resource id")->required();
 
   auto* check = cli.add_subcommand("check-config", "validate the configuration and exit");
   auto* reference =
       cli.add_subcommand("config-reference", "print every configuration key (Markdown)");
 
   CLI11_PARSE(cli, argc, argv);
+  // Threads started from here on leave SIGTERM, SIGINT and SIGHUP to the daemon's handler.
+  if (run->parsed()) fep::daemon::block_daemon_signals();
   setup_logging(log_level);
 
   if (reference->parsed()) {
@@ -67,8 +96,25 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return fep::app::run_check_config(*config);
   if (status->parsed()) return fep::app::run_status(*config, json);
+  if (unblock->parsed()) return fep::app::run_unblock(*config, unblock_id);
+  add_log_file(config->log);
+  if (sync->parsed() && !once && !now) {
+    std::cerr << "fep-agent: sync needs --once or --now\n";
+    return 1;
+  }
+  if (positional && !resource) resource = positional;
+
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  int rc = fep::app::run_sync_once(*config, resource);
+  int rc = 0;
+  if (run->parsed()) {
+    fep::daemon::Daemon daemon(std::make_shared<const fep::Config>(std::move(config).value()),
+                               config_path);
+    rc = daemon.run();
+  } else if (now) {
+    rc = fep::app::run_sync_now(*config, resource);
+  } else {
+    rc = fep::app::run_sync_once(*config, resource);
+  }
   curl_global_cleanup();
   return rc;
 }

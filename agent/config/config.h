@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "adapters/base/expected.h"
+#include "agent/config/schedule.h"
 
 namespace fep {
 
@@ -44,6 +46,13 @@ struct TargetConfig {
   std::string table_prefix;
   // folder
   std::filesystem::path path;
+  unsigned file_mode = 0640;  // every file written; the archive's modes are ignored
+  unsigned dir_mode = 0750;
+  // Limits against decompression bombs, on the bytes actually decompressed.
+  uint64_t max_entries = 100000;
+  uint64_t max_total_bytes = 10ULL << 30;
+  uint64_t max_file_bytes = 4ULL << 30;
+  uint64_t max_ratio = 200;  // decompressed bytes per payload byte
 };
 
 enum class OnSchemaChange { reject, rebuild };
@@ -53,12 +62,31 @@ struct ResourceConfig {
   std::string target;
   std::optional<std::string> table;  // default: the manifest's table name
   std::optional<std::string> path;   // default: the resource id
-  std::optional<std::string> schedule;
+  std::string schedule_text = "every 15m";
+  Schedule schedule{Schedule::Kind::interval, std::chrono::minutes(15), {}};
+  std::optional<TimeWindow> window;
   OnSchemaChange on_schema_change = OnSchemaChange::reject;
 };
 
 struct StatusConfig {
   std::string listen = "127.0.0.1:8470";
+};
+
+struct DaemonConfig {
+  int workers = 2;
+  int max_connections = 2;
+  std::chrono::milliseconds heartbeat_interval{60000};
+  std::chrono::milliseconds subscriptions_interval{300000};
+  std::chrono::milliseconds receipts_interval{30000};
+  std::chrono::milliseconds jitter{10000};
+  std::chrono::milliseconds shutdown_grace{30000};
+  std::filesystem::path control_socket;  // empty: chosen at start (see the key's description)
+};
+
+struct LogConfig {
+  std::filesystem::path file;  // empty: stderr only
+  long long max_size = 10485760;
+  int max_files = 5;
 };
 
 struct Config {
@@ -69,6 +97,8 @@ struct Config {
   std::map<std::string, TargetConfig> targets;
   std::vector<ResourceConfig> resources;
   StatusConfig status;
+  DaemonConfig daemon;
+  LogConfig log;
 
   const ResourceConfig* find_resource(const std::string& id) const;
   const TargetConfig* find_target(const std::string& name) const;

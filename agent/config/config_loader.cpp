@@ -97,6 +97,48 @@ void build_status(const Section& top, BuildContext& ctx, Config& config) {
     config.status.listen = status.text("listen");
 }
 
+// An optional section: absent, its table's defaults apply.
+Section optional_section(const Section& top, const SectionSpec& spec, const std::string& key,
+                         BuildContext& ctx) {
+  const auto node = top.given(key) ? top.node(key) : YAML::Node(YAML::NodeType::Map);
+  return check_map(node, spec, key, ctx.diag);
+}
+
+int bounded(const Section& s, std::string_view key, long long lo, long long hi, int fallback,
+            BuildContext& ctx) {
+  const long long v = s.integer(key);
+  if (v >= lo && v <= hi) return static_cast<int>(v);
+  ctx.diag.error(s.mark(key), s.path(key),
+                 "must be " + std::to_string(lo) + " to " + std::to_string(hi));
+  return fallback;
+}
+
+void build_daemon(const Section& top, BuildContext& ctx, Config& config) {
+  const auto d = optional_section(top, kDaemonSection, "daemon", ctx);
+  auto& out = config.daemon;
+  out.workers = bounded(d, "workers", 1, 32, out.workers, ctx);
+  out.max_connections = bounded(d, "max_connections", 1, 32, out.max_connections, ctx);
+  for (const char* key : {"heartbeat_interval", "subscriptions_interval", "receipts_interval",
+                          "shutdown_grace"})
+    (void)check_duration(d, key, false, ctx.diag);
+  out.heartbeat_interval = d.duration("heartbeat_interval");
+  out.subscriptions_interval = d.duration("subscriptions_interval");
+  out.receipts_interval = d.duration("receipts_interval");
+  out.jitter = d.duration("jitter");
+  out.shutdown_grace = d.duration("shutdown_grace");
+  if (d.given("control_socket")) out.control_socket = resolve(ctx, d.text("control_socket"));
+}
+
+void build_log(const Section& top, BuildContext& ctx, Config& config) {
+  const auto l = optional_section(top, kLogSection, "log", ctx);
+  if (l.given("file")) config.log.file = resolve(ctx, l.text("file"));
+  if (l.integer("max_size") < 65536)
+    ctx.diag.error(l.mark("max_size"), l.path("max_size"), "must be at least 65536 bytes");
+  else
+    config.log.max_size = l.integer("max_size");
+  config.log.max_files = bounded(l, "max_files", 1, 100, config.log.max_files, ctx);
+}
+
 Expected<Config> parse_document(const std::string& yaml, const std::string& name) {
   Diagnostics diag(name);
   std::vector<YAML::Node> docs;
@@ -131,6 +173,8 @@ Expected<Config> parse_document(const std::string& yaml, const std::string& name
   if (top.given("targets")) build_targets(top, ctx, config);
   if (top.given("resources")) build_resources(top, ctx, config);
   build_status(top, ctx, config);
+  build_daemon(top, ctx, config);
+  build_log(top, ctx, config);
   if (!diag.empty()) return fail(diag.text());
   return config;
 }

@@ -22,6 +22,8 @@ constexpr KeySpec kTopKeys[] = {
     {"resources", list, true, "",
      "The resources to pull and where each goes; may be empty (`[]`)."},
     {"status", map, false, "", "The local status endpoint."},
+    {"daemon", map, false, "", "How `fep-agent run` schedules its work."},
+    {"log", map, false, "", "Where the agent logs besides stderr."},
 };
 
 constexpr KeySpec kNodeKeys[] = {
@@ -72,6 +74,23 @@ constexpr KeySpec kFolderTargetKeys[] = {
     {"path", path, true, "",
      "Root folder; each resource gets a subfolder. A relative path is resolved against the "
      "config file's directory."},
+    {"file_mode", string, false, "0640",
+     "Mode of every file written, in octal, at most 0777 and readable by the owner. The "
+     "archive's own modes, owners, ACLs and xattrs are never applied."},
+    {"dir_mode", string, false, "0750",
+     "Mode of every directory created, in octal, at most 0777; the owner needs rwx (0700)."},
+    {"max_entries", integer, false, "100000",
+     "Most entries (files and directories) one archive may hold; more rejects the batch with "
+     "TOO_LARGE."},
+    {"max_total_bytes", integer, false, "10737418240",
+     "Most bytes one archive may decompress to (default 10 GiB), counted as they are "
+     "decompressed; more rejects the batch with TOO_LARGE."},
+    {"max_file_bytes", integer, false, "4294967296",
+     "Most bytes one file of an archive may decompress to (default 4 GiB); more rejects the batch "
+     "with TOO_LARGE."},
+    {"max_ratio", integer, false, "200",
+     "Most decompressed bytes per byte of payload, checked once an archive has decompressed "
+     "past 16 MiB; more rejects the batch with TOO_LARGE."},
 };
 
 constexpr KeySpec kResourceKeys[] = {
@@ -84,13 +103,45 @@ constexpr KeySpec kResourceKeys[] = {
     {"path", string, false, "",
      "folder targets: subfolder below the target's path, relative, no '..'; default: the resource "
      "id."},
-    {"schedule", string, false, "", "How often to pull: \"every <n><unit>\" (ms|s|m|h), >= 1s."},
+    {"schedule", string, false, "every 15m",
+     "When `fep-agent run` syncs it: \"every <n><s|m|h|d>\", a 5-field cron expression in local "
+     "time (\"0 2 * * *\"), or \"manual\" (only `sync --now`)."},
+    {"window", string, false, "",
+     "Local hours in which its batches may be applied, \"HH:MM-HH:MM\" (\"22:00-06:00\" spans "
+     "midnight); default: any time."},
     {"on_schema_change", string, false, "reject",
      "odbc targets: what a manifest whose schema conflicts with the local table does. `reject`: "
      "the batch is rejected with SCHEMA_MISMATCH and the resource waits; `rebuild`: a full batch "
      "recreates the table (incremental batches are still rejected). Added nullable columns are "
      "always added.",
      "reject|rebuild"},
+};
+
+constexpr KeySpec kDaemonKeys[] = {
+    {"workers", integer, false, "2", "Resources synced at the same time, 1-32."},
+    {"max_connections", integer, false, "2",
+     "Batches applied at the same time into one target (its database connections), 1-32."},
+    {"heartbeat_interval", duration, false, "60s", "How often the heartbeat is sent."},
+    {"subscriptions_interval", duration, false, "5m",
+     "How often the subscription list is fetched again (newly revoked resources stop, newly "
+     "approved ones start)."},
+    {"receipts_interval", duration, false, "30s",
+     "How often receipts the exchange has not yet taken are sent again."},
+    {"jitter", duration, false, "10s",
+     "Each scheduled run starts up to this much later, at random, to spread load on the "
+     "platform."},
+    {"shutdown_grace", duration, false, "30s",
+     "How long SIGTERM waits for batches being applied; unfinished ones roll back."},
+    {"control_socket", path, false, "",
+     "Unix socket for `sync --now`; default: $RUNTIME_DIRECTORY/control.sock under systemd, "
+     "else <state_dir>/control.sock."},
+};
+
+constexpr KeySpec kLogKeys[] = {
+    {"file", path, false, "",
+     "A log file, rotated by size, in addition to stderr (for machines without journald)."},
+    {"max_size", integer, false, "10485760", "Bytes per log file before it is rotated."},
+    {"max_files", integer, false, "5", "Rotated files kept."},
 };
 
 constexpr KeySpec kStatusKeys[] = {
@@ -110,11 +161,14 @@ const SectionSpec kFolderTargetSection{"targets.<name> (type: folder)",
                                        "A local folder receiving files.", kFolderTargetKeys};
 const SectionSpec kResourceSection{"resources[]", "One resource to pull.", kResourceKeys};
 const SectionSpec kStatusSection{"status", "The status endpoint.", kStatusKeys};
+const SectionSpec kDaemonSection{"daemon", "The daemon's scheduling and timers.", kDaemonKeys};
+const SectionSpec kLogSection{"log", "Log files.", kLogKeys};
 
 std::span<const SectionSpec* const> all_sections() {
   static const SectionSpec* const kAll[] = {
-      &kTopSection,          &kNodeSection,     &kExchangeSection, &kOdbcTargetSection,
-      &kFolderTargetSection, &kResourceSection, &kStatusSection};
+      &kTopSection,        &kNodeSection,         &kExchangeSection,
+      &kOdbcTargetSection, &kFolderTargetSection, &kResourceSection,
+      &kStatusSection,     &kDaemonSection,       &kLogSection};
   return kAll;
 }
 

@@ -37,6 +37,8 @@ extern const SectionSpec kOdbcTargetSection;
 extern const SectionSpec kFolderTargetSection;
 extern const SectionSpec kResourceSection;
 extern const SectionSpec kStatusSection;
+extern const SectionSpec kDaemonSection;
+extern const SectionSpec kLogSection;
 
 // In the order the reference documents them.
 std::span<const SectionSpec* const> all_sections();

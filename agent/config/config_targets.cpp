@@ -31,12 +31,61 @@ const SectionSpec* target_spec(const YAML::Node& entry, const std::string& path,
   return nullptr;
 }
 
+// "0640" or "640": three or four octal digits, no special bits.
+std::optional<unsigned> parse_mode(const std::string& text) {
+  if (text.size() < 3 || text.size() > 4) return std::nullopt;
+  unsigned mode = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return std::nullopt;
+    mode = mode * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (mode > 0777) return std::nullopt;
+  return mode;
+}
+
+void build_folder_limits(const Section& t, BuildContext& ctx, TargetConfig& out) {
+  // The agent itself must read the files (verify, incremental copies) and manage the folders.
+  const struct {
+    const char* key;
+    unsigned& value;
+    unsigned owner_needs;
+    const char* what;
+  } modes[] = {{"file_mode", out.file_mode, 0400, "the owner must be able to read (0400)"},
+               {"dir_mode", out.dir_mode, 0700, "the owner needs rwx (0700)"}};
+  for (const auto& m : modes) {
+    const auto mode = parse_mode(t.text(m.key));
+    if (!mode)
+      ctx.diag.error(t.mark(m.key), t.path(m.key),
+                     "expected an octal mode such as 0640, at most 0777 (no setuid, setgid or "
+                     "sticky bits), found \"" +
+                         t.text(m.key) + "\"");
+    else if ((*mode & m.owner_needs) != m.owner_needs)
+      ctx.diag.error(t.mark(m.key), t.path(m.key), m.what);
+    else
+      m.value = *mode;
+  }
+  const struct {
+    const char* key;
+    uint64_t& value;
+  } limits[] = {{"max_entries", out.max_entries},
+                {"max_total_bytes", out.max_total_bytes},
+                {"max_file_bytes", out.max_file_bytes},
+                {"max_ratio", out.max_ratio}};
+  for (const auto& l : limits) {
+    if (t.integer(l.key) < 1)
+      ctx.diag.error(t.mark(l.key), t.path(l.key), "must be at least 1");
+    else
+      l.value = static_cast<uint64_t>(t.integer(l.key));
+  }
+}
+
 void build_target(const YAML::Node& entry, const SectionSpec& spec, const std::string& path,
                   BuildContext& ctx, TargetConfig& out) {
   const auto t = check_map(entry, spec, path, ctx.diag);
   if (&spec == &kFolderTargetSection) {
     out.type = TargetType::folder;
     if (t.given("path")) out.path = resolve(ctx, t.text("path"));
+    build_folder_limits(t, ctx, out);
     return;
   }
   out.type = TargetType::odbc;
@@ -139,7 +188,19 @@ std::optional<Destination> build_resource(const Section& r, const Config& config
   out.target = r.text("target");
   if (r.given("table")) out.table = r.text("table");
   if (r.given("path")) out.path = r.text("path");
-  if (r.given("schedule")) out.schedule = r.text("schedule");
+  if (r.given("schedule")) {
+    out.schedule_text = r.text("schedule");
+    if (auto parsed = parse_schedule(out.schedule_text))
+      out.schedule = *parsed;
+    else
+      ctx.diag.error(r.mark("schedule"), r.path("schedule"), parsed.error().message);
+  }
+  if (r.given("window")) {
+    if (auto parsed = parse_window(r.text("window")))
+      out.window = *parsed;
+    else
+      ctx.diag.error(r.mark("window"), r.path("window"), parsed.error().message);
+  }
   if (r.given("on_schema_change") && r.text("on_schema_change") == "rebuild")
     out.on_schema_change = OnSchemaChange::rebuild;
   if (r.given("id") && !is_valid_id(out.id))
@@ -149,9 +210,6 @@ std::optional<Destination> build_resource(const Section& r, const Config& config
                    "must match [A-Za-z][A-Za-z0-9_]{0,62} (no leading '_')");
   const auto path_error = out.path ? check_subfolder(*out.path) : std::nullopt;
   if (path_error) ctx.diag.error(r.mark("path"), r.path("path"), *path_error);
-  if (out.schedule)
-    if (auto error = check_schedule(*out.schedule))
-      ctx.diag.error(r.mark("schedule"), r.path("schedule"), *error);
 
   const TargetConfig* target = r.given("target") ? config.find_target(out.target) : nullptr;
   if (r.given("target") && !target) {
@@ -171,8 +229,8 @@ std::optional<Destination> build_resource(const Section& r, const Config& config
     if (target->table_prefix.size() + out.table->size() > 63)
       ctx.diag.error(r.mark("table"), r.path("table"),
                      "with the target's table_prefix the name is longer than 63 characters");
-    return Destination{label, {}, target->table_prefix + *out.table, r.mark("table"),
-                       r.path("table")};
+    return Destination{
+        label, {}, target->table_prefix + *out.table, r.mark("table"), r.path("table")};
   }
   for (const char* key : {"table", "on_schema_change"})
     if (r.given(key))

@@ -108,16 +108,6 @@ std::optional<std::string> check_listen(std::string_view listen) {
   return std::nullopt;
 }
 
-std::optional<std::string> check_schedule(std::string_view schedule) {
-  constexpr std::string_view kAccepted =
-      "accepted form: \"every <n><unit>\" with unit ms|s|m|h, at least 1s (e.g. \"every 15m\")";
-  if (!schedule.starts_with("every ")) return std::string(kAccepted);
-  const auto interval = parse_duration(trim(schedule.substr(6)));
-  if (!interval) return std::string(kAccepted);
-  if (*interval < std::chrono::seconds(1)) return "interval is below 1s; " + std::string(kAccepted);
-  return std::nullopt;
-}
-
 bool is_valid_target_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';

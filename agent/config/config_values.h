@@ -25,8 +25,6 @@ std::string normalize_url(std::string_view url);
 // host:port or [v6-address]:port, port 1-65535.
 std::optional<std::string> check_listen(std::string_view listen);
 
-// "every <duration>", at least one second.
-std::optional<std::string> check_schedule(std::string_view schedule);
 
 // [A-Za-z0-9_-]+
 bool is_valid_target_name(std::string_view name);

@@ -49,42 +49,57 @@ SyncSummary SyncRunner::run_once(const std::optional<std::string>& only_resource
     return summary;
   }
   outbox_.deliver(summary);  // earlier runs' receipts go first
-
-  auto subscriptions = exchange_.subscriptions();
-  if (!subscriptions) {
-    note_error(summary, "", subscriptions.error().message);
-    return summary;
-  }
-  for (const auto& s : *subscriptions)
-    if (config_.find_resource(s.resource_id))
-      if (auto st = store_.upsert_subscription(s); !st)
-        note_error(summary, s.resource_id, st.error().message);
-
+  if (!refresh_subscriptions(summary)) return summary;
   for (const auto& resource : config_.resources) {
     if (stop_.stop_requested()) break;
     if (only_resource && resource.id != *only_resource) continue;
-    auto it = std::find_if(subscriptions->begin(), subscriptions->end(),
-                           [&](const auto& s) { return s.resource_id == resource.id; });
-    if (it == subscriptions->end()) {
-      (void)store_.upsert_subscription({resource.id, "", "", "", "", "not subscribed"});
-      note_error(summary, resource.id,
-                 "the exchange lists no subscription for this resource: subscribe to it on the "
-                 "platform or remove it from the configuration");
-      continue;
-    }
-    if (it->status != "approved") {
-      std::string why =
-          "subscription is " + it->status +
-          (it->status == "revoked" ? " on the exchange; the local copy is kept"
-                                   : " on the exchange; nothing is synced until it is approved");
-      (void)store_.set_resource_state(resource.id, store::kPaused, why);
-      spdlog::warn("{}: {}", resource.id, why);
-      continue;
-    }
-    sync_resource(resource, summary);
+    sync_subscribed(resource, summary);
   }
   outbox_.deliver(summary);
   return summary;
+}
+
+bool SyncRunner::refresh_subscriptions(SyncSummary& summary) {
+  auto subscriptions = exchange_.subscriptions();
+  if (!subscriptions) {
+    note_error(summary, "", subscriptions.error().message);
+    return false;
+  }
+  for (const auto& resource : config_.resources) {
+    auto it = std::find_if(subscriptions->begin(), subscriptions->end(),
+                           [&](const auto& s) { return s.resource_id == resource.id; });
+    store::Subscription s =
+        it != subscriptions->end() ? *it : store::Subscription{resource.id, "", "",
+                                                               "",          "", "not subscribed"};
+    if (auto st = store_.upsert_subscription(s); !st)
+      note_error(summary, resource.id, st.error().message);
+  }
+  return true;
+}
+
+void SyncRunner::sync_subscribed(const ResourceConfig& resource, SyncSummary& summary) {
+  auto row = store_.resource(resource.id);
+  if (!row || !*row) {
+    note_error(summary, resource.id, row ? "no subscription information yet" : row.error().message);
+    return;
+  }
+  const std::string& status = (*row)->subscription.status;
+  if (status == "not subscribed") {
+    note_error(summary, resource.id,
+               "the exchange lists no subscription for this resource: subscribe to it on the "
+               "platform or remove it from the configuration");
+    return;
+  }
+  if (status != "approved") {
+    std::string why =
+        "subscription is " + status +
+        (status == "revoked" ? " on the exchange; the local copy is kept"
+                             : " on the exchange; nothing is synced until it is approved");
+    (void)store_.set_resource_state(resource.id, store::kPaused, why);
+    spdlog::warn("{}: {}", resource.id, why);
+    return;
+  }
+  sync_resource(resource, summary);
 }
 
 void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summary) {

@@ -29,6 +29,13 @@ class SyncRunner {
   // Syncs every configured resource, or only `only_resource`.
   SyncSummary run_once(const std::optional<std::string>& only_resource);
 
+  // The pieces the daemon schedules separately: fetch the subscription list into the state
+  // store (false when the exchange could not be asked); sync one resource by the subscription
+  // stored for it; post pending receipts.
+  bool refresh_subscriptions(SyncSummary& summary);
+  void sync_subscribed(const ResourceConfig& resource, SyncSummary& summary);
+  void deliver_receipts(SyncSummary& summary) { outbox_.deliver(summary); }
+
  private:
   enum class BatchResult { done, rejected, stop };
   void sync_resource(const ResourceConfig& resource, SyncSummary& summary);

@@ -10,7 +10,7 @@ TEST_CASE("YAML syntax errors and empty files carry a mark") {
   Fixture f;
   CHECK(f.error("") ==
         "agent.yaml:1:1: the file is empty (expected a map with keys: node, "
-        "exchange, state_dir, targets, resources, status)");
+        "exchange, state_dir, targets, resources, status, daemon, log)");
   CHECK(contains(f.error("# only a comment\n"), "agent.yaml:1:1: the file is empty"));
   CHECK(f.error("node:\n  id: [N-1\nexchange: x\n") ==
         "agent.yaml:3:9: YAML syntax error: end of sequence flow not found");
@@ -23,7 +23,7 @@ TEST_CASE("unknown keys are errors that list the valid keys") {
   Fixture f;
   CHECK(f.error(kBase + "  []\ncolour: blue\n") ==
         "agent.yaml:15:1: colour: unknown key (valid keys: node, exchange, state_dir, targets, "
-        "resources, status)");
+        "resources, status, daemon, log)");
   // A folder key on an odbc target.
   const auto odbc_path = replace_all(kBase, "x.db\"\n", "x.db\"\n    path: /srv/x\n");
   CHECK(f.error(odbc_path + "  []\n") ==
@@ -31,7 +31,7 @@ TEST_CASE("unknown keys are errors that list the valid keys") {
         "password_file, dialect, schema, table_prefix)");
   CHECK(contains(f.error(kBase + "  - {id: R-1, target: db, tabel: t}\n"),
                  "agent.yaml:14:27: resources[0].tabel: unknown key (valid keys: id, target, "
-                 "table, path, schedule, on_schema_change)"));
+                 "table, path, schedule, window, on_schema_change)"));
   CHECK(contains(f.error(kBase + "  []\nresources: []\n"),
                  "agent.yaml:15:1: resources: duplicate key (first at line 13)"));
 }
@@ -141,9 +141,12 @@ TEST_CASE("resource checks") {
         "agent.yaml:14:36: resources[0].path: must not contain '..'");
   CHECK(res("  - {id: \"..\", target: files}\n") ==
         "agent.yaml:14:10: resources[0].id: cannot serve as the folder name; set path");
-  CHECK(res("  - {id: R-1, target: db, schedule: \"*/15 * * * *\"}\n") ==
-        "agent.yaml:14:37: resources[0].schedule: accepted form: \"every <n><unit>\" with unit "
-        "ms|s|m|h, at least 1s (e.g. \"every 15m\")");
-  CHECK(contains(res("  - {id: R-1, target: db, schedule: every 10ms}\n"), "below 1s"));
-  CHECK(f.parse(kBase + "  - {id: R-1, target: db, schedule: every 2h}\n").ok());
+  CHECK(contains(res("  - {id: R-1, target: db, schedule: \"*/15 * * 13 *\"}\n"),
+                 "agent.yaml:14:37: resources[0].schedule: expected \"every <n><s|m|h|d>\", a "
+                 "5-field cron expression"));
+  CHECK(contains(res("  - {id: R-1, target: db, schedule: every 10ms}\n"), "unit"));
+  CHECK(contains(res("  - {id: R-1, target: db, window: \"22:00-25:00\"}\n"),
+                 "resources[0].window: expected \"HH:MM-HH:MM\""));
+  for (const char* ok : {"every 2h", "every 1d", "\"*/15 * * * *\"", "\"0 2 * * 1-5\"", "manual"})
+    CHECK(f.parse(kBase + "  - {id: R-1, target: db, schedule: " + ok + "}\n").ok());
 }

@@ -69,13 +69,15 @@ TEST_CASE("the sample config loads and every field lands") {
   CHECK(r0->target == "local_db");
   CHECK(r0->table == "ent_registration");
   CHECK_FALSE(r0->path);
-  CHECK(r0->schedule == "every 15m");
+  CHECK(r0->schedule_text == "every 15m");
+  CHECK(r0->schedule.kind == Schedule::Kind::interval);
+  CHECK(r0->schedule.interval == std::chrono::minutes(15));
   const auto& r1 = config->resources[1];
   CHECK(r1.id == "R-ZRZY-0102");
   CHECK(r1.target == "files");
   CHECK(r1.path == "parcels");
   CHECK_FALSE(r1.table);
-  CHECK_FALSE(r1.schedule);
+  CHECK(r1.schedule.interval == std::chrono::minutes(15));  // the default
   CHECK(config->find_resource("R-none") == nullptr);
   CHECK(config->status.listen == "127.0.0.1:8470");
 }

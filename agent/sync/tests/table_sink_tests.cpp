@@ -15,7 +15,12 @@ namespace {
 struct Fixture {
   std::filesystem::path dir = std::filesystem::temp_directory_path() / ("fep-sink-" + new_uuid());
   TargetConfig target;
-  ResourceConfig resource{"R-1", "local_db", std::nullopt, std::nullopt, std::nullopt};
+  ResourceConfig resource = [] {
+    ResourceConfig r;
+    r.id = "R-1";
+    r.target = "local_db";
+    return r;
+  }();
   int64_t seq = 0;
 
   Fixture() {

@@ -1,0 +1,155 @@
+#include "agent/daemon/control_socket.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace fep::daemon {
+namespace {
+
+constexpr size_t kMaxRequest = 4096;
+
+bool fill_address(const std::filesystem::path& path, sockaddr_un& addr) {
+  const std::string p = path.string();
+  if (p.size() >= sizeof(addr.sun_path)) return false;
+  addr = {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, p.data(), p.size());
+  return true;
+}
+
+bool write_all(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads up to a newline (or EOF); false on error or an oversized line.
+bool read_line(int fd, std::string& out) {
+  char buf[512];
+  while (out.find('\n') == std::string::npos) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxRequest && out.find('\n') == std::string::npos) return false;
+  }
+  if (auto nl = out.find('\n'); nl != std::string::npos) out.resize(nl);
+  return true;
+}
+
+}  // namespace
+
+std::filesystem::path control_socket_path(const std::filesystem::path& configured,
+                                          const std::filesystem::path& state_dir) {
+  if (!configured.empty()) return configured;
+  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY"); runtime && *runtime) {
+    // systemd may list several directories separated by ':'; ours is the first.
+    std::string first(runtime);
+    return std::filesystem::path(first.substr(0, first.find(':'))) / "control.sock";
+  }
+  return state_dir / "control.sock";
+}
+
+ControlServer::~ControlServer() {
+  stop();
+}
+
+Status ControlServer::start(const std::filesystem::path& path, Handler handler) {
+  sockaddr_un addr{};
+  if (!fill_address(path, addr)) return fail("control socket path too long: " + path.string());
+  path_ = path;
+  handler_ = std::move(handler);
+  if (::pipe2(wake_pipe_, O_CLOEXEC) != 0)
+    return fail("pipe: " + std::string(std::strerror(errno)));
+  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return fail("socket: " + std::string(std::strerror(errno)));
+  ::unlink(path.c_str());  // a stale socket from a crashed daemon (the state lock is ours)
+  const mode_t old = ::umask(0117);
+  const int rc = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (rc != 0 || ::listen(listen_fd_, 8) != 0)
+    return fail("cannot listen on " + path.string() + ": " + std::strerror(errno));
+  thread_ = std::thread([this] { serve(); });
+  return {};
+}
+
+void ControlServer::stop() {
+  if (thread_.joinable()) {
+    (void)!::write(wake_pipe_[1], "x", 1);
+    thread_.join();
+  }
+  for (int* fd : {&listen_fd_, &wake_pipe_[0], &wake_pipe_[1]})
+    if (*fd >= 0) {
+      ::close(*fd);
+      *fd = -1;
+    }
+  if (!path_.empty()) {
+    ::unlink(path_.c_str());
+    path_.clear();
+  }
+}
+
+void ControlServer::serve() {
+  for (;;) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents) return;
+    if (!(fds[0].revents & POLLIN)) continue;
+    const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) continue;
+    answer(client);
+    ::close(client);
+  }
+}
+
+void ControlServer::answer(int client) {
+  ucred peer{};
+  socklen_t len = sizeof peer;
+  if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ||
+      (peer.uid != 0 && peer.uid != ::geteuid())) {
+    spdlog::warn("control socket: refused a request from uid {}", peer.uid);
+    write_all(client, "{\"error\": \"permission denied\"}\n");
+    return;
+  }
+  std::string request;
+  if (!read_line(client, request)) return;
+  write_all(client, handler_(request) + "\n");
+}
+
+std::optional<std::string> control_request(const std::filesystem::path& path,
+                                           const std::string& request) {
+  sockaddr_un addr{};
+  if (!fill_address(path, addr)) return std::nullopt;
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  std::optional<std::string> reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      write_all(fd, request + "\n")) {
+    std::string line;
+    if (read_line(fd, line)) reply = line;
+  }
+  ::close(fd);
+  return reply;
+}
+
+}  // namespace fep::daemon

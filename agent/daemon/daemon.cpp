@@ -1,0 +1,318 @@
+#include "agent/daemon/daemon.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "adapters/base/clock.h"
+#include "adapters/base/files.h"
+#include "agent/daemon/control_socket.h"
+#include "agent/exchange/exchange_client.h"
+#include "agent/store/state_store.h"
+#include "agent/sync/sync_runner.h"
+
+namespace fep::daemon {
+namespace {
+
+using namespace std::chrono;
+
+sigset_t daemon_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+}  // namespace
+
+void add(SyncSummary& total, const SyncSummary& s) {
+  total.applied += s.applied;
+  total.rejected += s.rejected;
+  total.superseded += s.superseded;
+  total.receipts_delivered += s.receipts_delivered;
+  total.receipts_refused += s.receipts_refused;
+  total.blocked = total.blocked || s.blocked;
+  total.errors.insert(total.errors.end(), s.errors.begin(), s.errors.end());
+}
+
+std::string summary_json(const SyncSummary& s) {
+  nlohmann::json j{{"applied", s.applied},       {"rejected", s.rejected},
+                   {"superseded", s.superseded}, {"receipts_delivered", s.receipts_delivered},
+                   {"blocked", s.blocked},       {"errors", s.errors},
+                   {"exit_code", s.exit_code()}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void block_daemon_signals() {
+  sigset_t set = daemon_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+Daemon::Daemon(std::shared_ptr<const Config> config, std::filesystem::path config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+  const Config& config = *config_;
+  if (auto st = ensure_directory(config.state_dir); !st) {
+    spdlog::error("{}", st.error().message);
+    return 1;
+  }
+  FileLock lock(config.state_dir / "agent.lock");
+  if (!lock.try_lock()) {
+    spdlog::error("another fep-agent is running with state directory {}",
+                  config.state_dir.string());
+    return 1;
+  }
+  {
+    auto store = store::StateStore::open(config.state_dir / "state.db");
+    if (!store) {
+      spdlog::error("{}", store.error().message);
+      return 1;
+    }
+  }
+  started_at_ = rfc3339_now();
+
+  // Signals arrive on a thread of their own, turned into flags the main loop reads.
+  std::thread signals([this] {
+    sigset_t set = daemon_signals();
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      std::lock_guard guard(mu_);
+      ++events_;
+      if (sig == SIGHUP) {
+        reload_requested_ = true;
+        wake_.notify_all();
+        continue;
+      }
+      stop_.request_stop();
+      wake_.notify_all();
+      work_.notify_all();
+      return;
+    }
+  });
+
+  // Recovery first: receipts a crash left behind, and what the platform says now.
+  notifier_.status("recovering: delivering pending receipts");
+  deliver_receipts();
+  refresh_subscriptions();
+  const auto now = system_clock::now();
+  {
+    std::lock_guard guard(mu_);
+    rebuild_slots(now);
+    next_heartbeat_ = now;
+    next_subscriptions_ = now + config.daemon.subscriptions_interval;
+    next_receipts_ = now + config.daemon.receipts_interval;
+    next_watchdog_ = now;
+  }
+
+  ControlServer control;
+  const auto socket = control_socket_path(config.daemon.control_socket, config.state_dir);
+  if (auto st = control.start(socket, [this](const std::string& r) { return handle_control(r); });
+      !st)
+    spdlog::warn("no control socket ({}); `sync --now` will not reach this daemon",
+                 st.error().message);
+  for (int i = 0; i < config.daemon.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+  notifier_.ready();
+  spdlog::info("fep-agent {} running: {} resources, {} workers, control socket {}", FEP_VERSION,
+               config.resources.size(), config.daemon.workers, socket.string());
+
+  uint64_t seen = 0;
+  while (!stop_.stop_requested()) {
+    bool reload_now = false;
+    {
+      std::lock_guard guard(mu_);
+      reload_now = reload_requested_;
+      reload_requested_ = false;
+    }
+    if (reload_now) reload();
+
+    const auto t = system_clock::now();
+    bool receipts = false;
+    {
+      std::lock_guard guard(mu_);
+      dispatch_due(t);
+      receipts = receipts_due_ || t >= next_receipts_;
+      receipts_due_ = false;
+    }
+    const auto& d = config_->daemon;
+    if (receipts) {
+      deliver_receipts();
+      next_receipts_ = system_clock::now() + d.receipts_interval;
+    }
+    if (t >= next_heartbeat_) {
+      heartbeat();
+      next_heartbeat_ = t + d.heartbeat_interval;
+    }
+    if (t >= next_subscriptions_) {
+      refresh_subscriptions();
+      next_subscriptions_ = t + d.subscriptions_interval;
+    }
+    if (auto interval = notifier_.watchdog_interval(); interval && t >= next_watchdog_) {
+      notifier_.watchdog();
+      next_watchdog_ = t + *interval;
+    }
+    update_status();
+
+    std::unique_lock guard(mu_);
+    seen = events_;
+    wake_.wait_until(guard, next_wake(system_clock::now()),
+                     [&] { return events_ != seen || stop_.stop_requested(); });
+  }
+
+  // Stop: no new jobs; batches being applied get the grace time, then roll back with the exit.
+  notifier_.stopping();
+  spdlog::info("stopping");
+  control.stop();
+  {
+    std::unique_lock guard(mu_);
+    queue_.clear();
+    work_.notify_all();
+    const bool done =
+        wake_.wait_for(guard, config_->daemon.shutdown_grace, [&] { return running_jobs_ == 0; });
+    if (!done) {
+      spdlog::warn("{} batch(es) still running after the shutdown grace time; they roll back",
+                   running_jobs_);
+      std::_Exit(0);
+    }
+  }
+  for (auto& w : workers_) w.join();
+  pthread_kill(signals.native_handle(), SIGTERM);  // ends its sigwait if no signal came
+  signals.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+void Daemon::worker_loop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock guard(mu_);
+      work_.wait(guard, [&] { return !queue_.empty() || stop_.stop_requested(); });
+      if (stop_.stop_requested()) return;
+      job = std::move(queue_.front());
+      queue_.erase(queue_.begin());
+    }
+    run_job(job);
+  }
+}
+
+void Daemon::run_job(const Job& job) {
+  SyncSummary summary;
+  const ResourceConfig* resource = job.config->find_resource(job.resource_id);
+  auto store = store::StateStore::open(job.config->state_dir / "state.db");
+  if (!store) {
+    summary.errors.push_back(store.error().message);
+  } else if (resource) {
+    ExchangeClient exchange(*job.config, stop_);
+    SyncRunner runner(*job.config, *store, exchange, stop_);
+    runner.sync_subscribed(*resource, summary);
+    // Its receipts go now, so that `sync --now` answers when the platform has them. Another
+    // thread may post the same receipt meanwhile: the same receipt_id is idempotent.
+    runner.deliver_receipts(summary);
+  }
+
+  std::lock_guard guard(mu_);
+  auto it = slots_.find(job.resource_id);
+  if (resource) --active_per_target_[resource->target];
+  --running_jobs_;
+  receipts_due_ = true;
+  ++events_;
+  if (it != slots_.end()) {
+    Slot& slot = it->second;
+    slot.running = false;
+    for (auto& p : slot.current) p.set_value(summary);
+    slot.current.clear();
+    if (!config_->find_resource(job.resource_id)) {  // removed by a reload meanwhile
+      for (auto& p : slot.waiting) p.set_value(summary);
+      slots_.erase(it);
+    } else {
+      reschedule(job.resource_id, slot, system_clock::now());
+    }
+  }
+  wake_.notify_all();
+}
+
+void Daemon::dispatch_due(SystemTime now) {
+  for (auto& [id, slot] : slots_) {
+    if (slot.running || stop_.stop_requested()) continue;
+    const bool due = (slot.scheduled && slot.due <= now) || !slot.waiting.empty();
+    if (!due) continue;
+    const ResourceConfig* resource = config_->find_resource(id);
+    if (!resource) continue;
+    int& active = active_per_target_[resource->target];
+    if (active >= config_->daemon.max_connections) continue;  // the target is busy: wait
+    ++active;
+    ++running_jobs_;
+    slot.running = true;
+    slot.last_start = now;
+    slot.current = std::move(slot.waiting);
+    slot.waiting.clear();
+    queue_.push_back(Job{config_, id});
+    work_.notify_one();
+  }
+}
+
+SystemTime Daemon::next_wake(SystemTime now) const {
+  SystemTime next = std::min({next_heartbeat_, next_subscriptions_, next_receipts_});
+  if (notifier_.watchdog_interval()) next = std::min(next, next_watchdog_);
+  for (const auto& [id, slot] : slots_)
+    if (!slot.running && slot.scheduled) next = std::min(next, slot.due);
+  return std::max(next, now);
+}
+
+void Daemon::reschedule(const std::string& id, Slot& slot, SystemTime now) {
+  const ResourceConfig* resource = config_->find_resource(id);
+  if (!resource) return;
+  auto next = next_run(resource->schedule, resource->window, slot.last_start, now);
+  slot.scheduled = next.has_value();
+  if (!next) return;
+  const auto jitter_ms = config_->daemon.jitter.count();
+  std::uniform_int_distribution<int64_t> pick(0, std::max<int64_t>(jitter_ms, 0));
+  slot.due = *next + milliseconds(pick(rng_));
+}
+
+void Daemon::rebuild_slots(SystemTime now) {
+  for (const auto& r : config_->resources) {
+    auto [it, added] = slots_.try_emplace(r.id);
+    if (!it->second.running) reschedule(r.id, it->second, now);
+  }
+  for (auto it = slots_.begin(); it != slots_.end();) {
+    if (!config_->find_resource(it->first) && !it->second.running) {
+      for (auto& p : it->second.waiting) p.set_value(SyncSummary{});
+      it = slots_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Daemon::reload() {
+  notifier_.reloading();
+  auto fresh = load_config(config_path_);
+  if (!fresh) {
+    spdlog::error("reload: {}; keeping the configuration in use", fresh.error().message);
+    notifier_.ready();
+    return;
+  }
+  if (fresh->state_dir != config_->state_dir)
+    spdlog::warn("reload: state_dir changes only when the daemon restarts");
+  auto next = std::make_shared<Config>(std::move(fresh).value());
+  next->state_dir = config_->state_dir;
+  std::lock_guard guard(mu_);
+  config_ = std::move(next);
+  rebuild_slots(system_clock::now());
+  ++events_;
+  spdlog::info("configuration reloaded: {} resources", config_->resources.size());
+  notifier_.ready();
+}
+
+}  // namespace fep::daemon

@@ -1,0 +1,96 @@
+// `fep-agent run`: syncs each resource on its schedule with a bounded pool of workers, sends
+// receipts and heartbeats, refreshes subscriptions, reloads on SIGHUP, stops on SIGTERM, and
+// takes `sync --now` requests on its control socket. Idle, it sleeps until the next due time.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapters/base/shutdown.h"
+#include "agent/config/config.h"
+#include "agent/daemon/sd_notify.h"
+#include "agent/sync/sync_summary.h"
+
+namespace fep::daemon {
+
+class Daemon {
+ public:
+  Daemon(std::shared_ptr<const Config> config, std::filesystem::path config_path);
+  ~Daemon();
+
+  // Runs until SIGTERM or SIGINT; the process exit code.
+  int run();
+
+  // What `sync --now` gets back: one summary for the resources it asked for.
+  struct NowResult {
+    SyncSummary summary;
+    std::string unknown;  // a resource id that is not configured
+  };
+
+ private:
+  struct Slot {
+    SystemTime due;
+    SystemTime last_start{};
+    bool scheduled = true;  // false for manual schedules: runs only on request
+    bool running = false;
+    std::vector<std::promise<SyncSummary>> waiting;  // `sync --now` for the next run
+    std::vector<std::promise<SyncSummary>> current;  // ... and for the run going on
+  };
+  struct Job {
+    std::shared_ptr<const Config> config;
+    std::string resource_id;
+  };
+
+  void worker_loop();
+  void run_job(const Job& job);
+  void dispatch_due(SystemTime now);
+  SystemTime next_wake(SystemTime now) const;
+  void reschedule(const std::string& id, Slot& slot, SystemTime now);
+  void rebuild_slots(SystemTime now);
+  void reload();
+  void heartbeat();
+  void refresh_subscriptions();
+  void deliver_receipts();
+  std::string handle_control(const std::string& request);
+  void update_status();
+
+  std::shared_ptr<const Config> config_;
+  std::filesystem::path config_path_;
+  StopSource stop_;
+  Notifier notifier_;
+  std::string started_at_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::map<std::string, Slot> slots_;
+  std::map<std::string, int> active_per_target_;
+  std::vector<Job> queue_;
+  std::condition_variable work_;
+  bool reload_requested_ = false;
+  bool receipts_due_ = false;
+  uint64_t events_ = 0;  // bumped by anything that should wake the main loop
+  SystemTime next_heartbeat_{}, next_subscriptions_{}, next_receipts_{}, next_watchdog_{};
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::vector<std::thread> workers_;
+  int running_jobs_ = 0;
+};
+
+// Adds the counts of one run to another.
+void add(SyncSummary& total, const SyncSummary& run);
+// A summary as the control socket's one-line JSON answer.
+std::string summary_json(const SyncSummary& summary);
+
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads it starts later), so
+// that the daemon's own signal thread receives them. Call before starting any thread.
+void block_daemon_signals();
+
+}  // namespace fep::daemon

@@ -1,0 +1,139 @@
+// The daemon's timed tasks, run on its main thread: heartbeat, subscriptions, receipts, the
+// status line; and the answers to control requests.
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/base/clock.h"
+#include "agent/daemon/daemon.h"
+#include "agent/exchange/exchange_client.h"
+#include "agent/store/state_store.h"
+#include "agent/sync/sync_runner.h"
+
+namespace fep::daemon {
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json optional_json(const std::optional<std::string>& v) {
+  return v ? ordered_json(*v) : ordered_json(nullptr);
+}
+
+// The heartbeat's states are the protocol's five.
+std::string heartbeat_state(const std::string& state) {
+  for (const char* known : {"idle", "syncing", "blocked", "paused", "error"})
+    if (state == known) return state;
+  return "idle";
+}
+
+// A runner over a fresh state-store connection, for one task of the main thread.
+template <class F>
+void with_runner(const Config& config, const StopSource& stop, F&& f) {
+  auto store = store::StateStore::open(config.state_dir / "state.db");
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return;
+  }
+  ExchangeClient exchange(config, stop);
+  SyncRunner runner(config, *store, exchange, stop);
+  f(runner, *store, exchange);
+}
+
+}  // namespace
+
+void Daemon::deliver_receipts() {
+  auto config = config_;
+  with_runner(*config, stop_, [](SyncRunner& runner, store::StateStore&, ExchangeClient&) {
+    SyncSummary summary;
+    runner.deliver_receipts(summary);
+  });
+}
+
+void Daemon::refresh_subscriptions() {
+  auto config = config_;
+  with_runner(*config, stop_, [](SyncRunner& runner, store::StateStore&, ExchangeClient&) {
+    SyncSummary summary;
+    runner.refresh_subscriptions(summary);
+  });
+}
+
+void Daemon::heartbeat() {
+  auto config = config_;
+  with_runner(*config, stop_, [&](SyncRunner&, store::StateStore& store, ExchangeClient& ex) {
+    ordered_json resources = ordered_json::array();
+    for (const auto& r : config->resources) {
+      auto row = store.resource(r.id);
+      ordered_json entry{{"resource_id", r.id},
+                         {"last_seq", nullptr},
+                         {"last_applied_at", nullptr},
+                         {"state", "idle"},
+                         {"error", nullptr}};
+      if (row && *row) {
+        const auto& res = **row;
+        entry["last_seq"] = res.last_seq ? ordered_json(*res.last_seq) : ordered_json(nullptr);
+        entry["last_applied_at"] = optional_json(res.last_applied_at);
+        entry["state"] = heartbeat_state(res.state);
+        entry["error"] = optional_json(res.last_error);
+      }
+      resources.push_back(entry);
+    }
+    ordered_json body{{"node", config->node.id},
+                      {"agent", "fep-agent/" FEP_VERSION},
+                      {"started_at", started_at_},
+                      {"resources", resources}};
+    // Not retried: the next one is due soon anyway.
+    auto sent = ex.heartbeat(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
+    if (!sent) spdlog::warn("heartbeat: {}", sent.error().message);
+  });
+}
+
+void Daemon::update_status() {
+  std::string text;
+  {
+    std::lock_guard guard(mu_);
+    if (running_jobs_ > 0) {
+      text = "syncing " + std::to_string(running_jobs_) + " resource(s)";
+    } else {
+      const std::string* next_id = nullptr;
+      SystemTime next{};
+      for (const auto& [id, slot] : slots_)
+        if (slot.scheduled && (!next_id || slot.due < next)) {
+          next_id = &id;
+          next = slot.due;
+        }
+      text = next_id ? "idle; next: " + *next_id + " at " + rfc3339(next) : "idle";
+    }
+  }
+  notifier_.status(text);
+}
+
+std::string Daemon::handle_control(const std::string& request) {
+  // "sync" (every resource) or "sync <resource id>".
+  if (request != "sync" && request.rfind("sync ", 0) != 0) return R"({"error": "unknown request"})";
+  const std::string id = request.size() > 5 ? request.substr(5) : "";
+  std::vector<std::future<SyncSummary>> pending;
+  {
+    std::lock_guard guard(mu_);
+    if (!id.empty() && !slots_.count(id))
+      return ordered_json{{"error", "resource " + id + " is not in the configuration"}}.dump(
+          -1, ' ', false, ordered_json::error_handler_t::replace);
+    for (auto& [slot_id, slot] : slots_) {
+      if (!id.empty() && slot_id != id) continue;
+      slot.waiting.emplace_back();
+      pending.push_back(slot.waiting.back().get_future());
+    }
+    ++events_;
+    wake_.notify_all();
+  }
+  SyncSummary total;
+  for (auto& f : pending) {
+    try {
+      add(total, f.get());
+    } catch (const std::future_error&) {  // the daemon stopped before the run
+      total.errors.push_back("the daemon stopped before the sync ran");
+    }
+  }
+  return summary_json(total);
+}
+
+}  // namespace fep::daemon

@@ -1,0 +1,46 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "adapters/base/clock.h"
+#include "agent/daemon/control_socket.h"
+#include "agent/daemon/sd_notify.h"
+
+using namespace fep;
+using namespace fep::daemon;
+
+TEST_CASE("a control request gets the handler's one-line answer") {
+  auto dir = std::filesystem::temp_directory_path() / ("fep-ctl-" + new_uuid().substr(0, 8));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "control.sock";
+  {
+    ControlServer server;
+    REQUIRE(server.start(path, [](const std::string& r) { return "got " + r; }).ok());
+    CHECK(control_request(path, "sync R-1") == "got sync R-1");
+    CHECK(control_request(path, "sync") == "got sync");
+    CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::others_all) ==
+          std::filesystem::perms::none);
+  }
+  CHECK_FALSE(std::filesystem::exists(path));              // removed on stop
+  CHECK_FALSE(control_request(path, "sync").has_value());  // no daemon: nothing answers
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the socket goes where systemd's runtime directory says, else the state dir") {
+  CHECK(control_socket_path("/x/c.sock", "/var/lib/fep-agent") == "/x/c.sock");
+  setenv("RUNTIME_DIRECTORY", "/run/fep-agent:/run/other", 1);
+  CHECK(control_socket_path("", "/var/lib/fep-agent") == "/run/fep-agent/control.sock");
+  unsetenv("RUNTIME_DIRECTORY");
+  CHECK(control_socket_path("", "/var/lib/fep-agent") == "/var/lib/fep-agent/control.sock");
+}
+
+TEST_CASE("without systemd the notifier has no watchdog") {
+  unsetenv("NOTIFY_SOCKET");
+  unsetenv("WATCHDOG_USEC");
+  Notifier n;
+  n.ready();  // nowhere to send: does nothing
+  CHECK_FALSE(n.watchdog_interval().has_value());
+  setenv("WATCHDOG_USEC", "120000000", 1);
+  CHECK(Notifier().watchdog_interval() == std::chrono::milliseconds(60000));
+  unsetenv("WATCHDOG_USEC");
+}

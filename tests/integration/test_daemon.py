@@ -1,0 +1,131 @@
+"""`fep-agent run` against exchange-sim: schedules, reload, the control socket, shutdown."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import harness
+
+R1, R2 = "R-DAEMON-0001", "R-DAEMON-0002"
+CSV = "id,name,reg_capital,established,updated_at\n1,甲,1.00,2026-01-01,\n"
+
+
+def schema(name):
+    return dict(harness.SAMPLE_SCHEMA, name=name)
+
+
+class DaemonTest(unittest.TestCase):
+    def setUp(self):
+        self.exchange = harness.Exchange()
+        self.exchange.__enter__()
+        self.addCleanup(self.exchange.close)
+        self.tmp = Path(tempfile.mkdtemp(prefix="fep-daemon-test-"))
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        for r in (R1, R2):
+            self.exchange.subscribe(r, name=r, kind="table", status="approved")
+        self.agent = harness.Agent(self.exchange, self.tmp, resources=())
+        self.socket = self.tmp / "control.sock"
+        self.write_config(R2_schedule="every 1s")
+        self.proc = None
+        self.addCleanup(self.kill)
+
+    def write_config(self, R2_schedule, broken=False):
+        text = self.agent.config.read_text(encoding="utf-8")
+        text = text[: text.index("resources:")]
+        text += (
+            "resources:\n"
+            f"  - {{id: {R1}, target: local_db, schedule: every 1s}}\n"
+            f"  - {{id: {R2}, target: local_db, schedule: \"{R2_schedule}\"}}\n"
+            "daemon:\n"
+            "  workers: 2\n"
+            "  heartbeat_interval: 1s\n"
+            "  receipts_interval: 1s\n"
+            "  jitter: 1ms\n"
+            "  shutdown_grace: 10s\n"
+            f"  control_socket: {self.socket}\n")
+        if broken:
+            text += "  no_such_key: 1\n"
+        self.agent.config.write_text(text, encoding="utf-8")
+
+    def start(self):
+        self.log = open(self.tmp / "daemon.log", "wb")
+        self.proc = subprocess.Popen([harness.agent_bin(), "--config", str(self.agent.config), "run"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        harness.wait_until(lambda: self.socket.exists() or self.proc.poll() is not None,
+                           timeout=20, what="the daemon's control socket")
+        self.assertIsNone(self.proc.poll(), self.daemon_log())
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def daemon_log(self):
+        return (self.tmp / "daemon.log").read_text(errors="replace")
+
+    def applied(self, batch):
+        receipt = self.exchange.receipt(batch)
+        return receipt is not None and receipt["status"] == "applied"
+
+    def test_schedules_reload_control_socket_and_shutdown(self):
+        self.start()
+        # Batches published while it runs are applied without restarting it.
+        b1 = self.exchange.publish_table(R1, schema=schema("t1"), csv=CSV, mode="full")
+        b2 = self.exchange.publish_table(R2, schema=schema("t2"), csv=CSV, mode="full")
+        harness.wait_until(lambda: self.applied(b1) and self.applied(b2), timeout=30,
+                           what="both batches applied")
+        harness.wait_until(lambda: self.exchange.heartbeats(), timeout=10, what="a heartbeat")
+        beat = self.exchange.heartbeats()[-1]["heartbeat"]
+        self.assertEqual({r["resource_id"] for r in beat["resources"]}, {R1, R2})
+
+        # A second daemon on the same state directory is refused.
+        second = subprocess.run([harness.agent_bin(), "--config", str(self.agent.config), "run"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(second.returncode, 1)
+        self.assertIn("another fep-agent is running", second.stderr)
+
+        # SIGHUP with R2 now manual: its next batch waits for `sync --now`.
+        self.write_config(R2_schedule="manual")
+        self.proc.send_signal(signal.SIGHUP)
+        harness.wait_until(lambda: "configuration reloaded" in self.daemon_log(), timeout=10,
+                           what="the reload")
+        b3 = self.exchange.publish_table(R2, schema=schema("t2"), csv=CSV, mode="full")
+        b4 = self.exchange.publish_table(R1, schema=schema("t1"), csv=CSV, mode="full")
+        harness.wait_until(lambda: self.applied(b4), timeout=30, what="R1 still on schedule")
+        self.assertFalse(self.applied(b3), "a manual resource synced on its own")
+        now = self.agent.run("sync", "--now", R2)
+        self.assertEqual(now.returncode, 0, now.stderr)
+        self.assertIn("applied 1", now.stdout)
+        self.assertTrue(self.applied(b3))
+
+        # SIGHUP with a broken file keeps the configuration in use.
+        self.write_config(R2_schedule="manual", broken=True)
+        self.proc.send_signal(signal.SIGHUP)
+        harness.wait_until(lambda: "keeping the configuration in use" in self.daemon_log(),
+                           timeout=10, what="the refused reload")
+        b5 = self.exchange.publish_table(R1, schema=schema("t1"), csv=CSV, mode="full")
+        harness.wait_until(lambda: self.applied(b5), timeout=30, what="R1 after a bad reload")
+
+        # SIGTERM: a clean exit well within the grace time.
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(timeout=20), 0, self.daemon_log())
+        self.assertLess(time.monotonic() - started, 12)
+        self.assertFalse(self.socket.exists())
+
+    def test_sync_now_without_a_daemon_syncs_in_process(self):
+        batch = self.exchange.publish_table(R1, schema=schema("t1"), csv=CSV, mode="full")
+        now = self.agent.run("sync", "--now", R1)
+        self.assertEqual(now.returncode, 0, now.stderr)
+        self.assertIn("syncing in this process", now.stderr)
+        self.assertTrue(self.applied(batch))
+
+
+if __name__ == "__main__":
+    unittest.main()
