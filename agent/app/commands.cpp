@@ -4,7 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+
 #include <iostream>
+#include <memory>
+#include <thread>
 
 #include "adapters/base/files.h"
 #include "adapters/base/shutdown.h"
@@ -47,7 +51,20 @@ int run_sync_once(const Config& config, const std::optional<std::string>& resour
     spdlog::error("{}", store.error().message);
     return 1;
   }
-  StopSource stop;
+  // SIGTERM or SIGINT: finish or roll back the batch at hand, skip the rest, exit.
+  auto stop_source = std::make_shared<StopSource>();  // outlives this call: the thread may too
+  const StopSource& stop = *stop_source;
+  std::thread([stop_source] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    if (sigwait(&set, &sig) == 0) {
+      spdlog::warn("signal {}: stopping after the current step", sig);
+      stop_source->request_stop();
+    }
+  }).detach();
   ExchangeClient exchange(config, stop);
   SyncRunner runner(config, *store, exchange, stop);
   auto summary = runner.run_once(resource);

@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(cli, argc, argv);
   // Threads started from here on leave SIGTERM, SIGINT and SIGHUP to the daemon's handler.
-  if (run->parsed()) fep::daemon::block_daemon_signals();
+  if (run->parsed() || sync->parsed()) fep::daemon::block_daemon_signals();
   setup_logging(log_level);
 
   if (reference->parsed()) {
