@@ -395,14 +395,15 @@ class Extractor {
 Expected<ExtractResult, ExtractError> extract_here(int payload_fd, int dest_fd,
                                                    const ExtractOptions& options) {
   if (::unshare(CLONE_FS) != 0)
-    return failure(ExtractError::Kind::io,
+    return failure(ExtractError::Kind::unavailable,
                    errno_failure_text("cannot give the extraction thread its own working "
                                       "directory (unshare CLONE_FS)"));
   if (::fchdir(dest_fd) != 0)
     return failure(ExtractError::Kind::io, errno_failure_text("cannot enter the staging folder"));
   ::umask(0);  // modes are exactly file_mode and dir_mode
   Utf8Locale locale;
-  if (!locale.ok()) return failure(ExtractError::Kind::io, "the C.UTF-8 locale is not available");
+  if (!locale.ok())
+    return failure(ExtractError::Kind::unavailable, "the C.UTF-8 locale is not available");
   Extractor extractor(payload_fd, options);
   return extractor.run();
 }
@@ -456,7 +457,7 @@ Expected<ExtractResult, ExtractError> extract_folder(const std::filesystem::path
     std::thread worker([&] { result.emplace(extract_here(in.fd, dir.fd, options)); });
     worker.join();
   } catch (const std::system_error& e) {
-    return failure(ExtractError::Kind::io,
+    return failure(ExtractError::Kind::unavailable,
                    std::string("cannot start the extraction thread: ") + e.what());
   }
   return std::move(*result);

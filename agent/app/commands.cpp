@@ -16,6 +16,7 @@
 #include "agent/daemon/control_socket.h"
 #include "agent/exchange/exchange_client.h"
 #include "agent/store/state_store.h"
+#include "agent/sync/folder_sink.h"
 #include "agent/sync/sync_runner.h"
 
 namespace fep::app {
@@ -99,6 +100,22 @@ int run_sync_now(const Config& config, const std::optional<std::string>& resourc
     for (const auto& e : answer["errors"])
       if (e.is_string()) std::cerr << "fep-agent: " << e.get<std::string>() << "\n";
   return answer.value("exit_code", 1);
+}
+
+int run_verify(const Config& config, const std::string& resource) {
+  const ResourceConfig* r = config.find_resource(resource);
+  const TargetConfig* target = r ? config.find_target(r->target) : nullptr;
+  if (!target || target->type != TargetType::folder) {
+    std::cerr << "fep-agent: " << resource << " is not a folder resource of this configuration\n";
+    return 1;
+  }
+  auto v = verify_folder(*target, *r);
+  if (!v) {
+    std::cerr << "fep-agent: " << v.error().message << "\n";
+    return 1;
+  }
+  std::cout << format_verification(*r, *v);
+  return v->ok() ? 0 : 2;
 }
 
 int run_unblock(const Config& config, const std::string& resource) {

@@ -12,6 +12,8 @@ int run_sync_once(const Config& config, const std::optional<std::string>& resour
 // Through the running daemon's control socket; without a daemon, as run_sync_once.
 int run_sync_now(const Config& config, const std::optional<std::string>& resource);
 int run_unblock(const Config& config, const std::string& resource);
+// Re-hashes a folder resource against the listing of its last applied batch.
+int run_verify(const Config& config, const std::string& resource);
 int run_status(const Config& config, bool json);
 int run_check_config(const Config& config);
 

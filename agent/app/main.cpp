@@ -76,6 +76,11 @@ int main(int argc, char** argv) {
   std::string unblock_id;
   unblock->add_option("RESOURCE", unblock_id, "resource id")->required();
 
+  auto* verify = cli.add_subcommand(
+      "verify", "re-hash a folder resource and report files changed, missing or unexpected");
+  std::string verify_id;
+  verify->add_option("RESOURCE", verify_id, "resource id")->required();
+
   auto* check = cli.add_subcommand("check-config", "validate the configuration and exit");
   auto* reference =
       cli.add_subcommand("config-reference", "print every configuration key (Markdown)");
@@ -97,6 +102,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return fep::app::run_check_config(*config);
   if (status->parsed()) return fep::app::run_status(*config, json);
   if (unblock->parsed()) return fep::app::run_unblock(*config, unblock_id);
+  if (verify->parsed()) return fep::app::run_verify(*config, verify_id);
   add_log_file(config->log);
   if (sync->parsed() && !once && !now) {
     std::cerr << "fep-agent: sync needs --once or --now\n";

@@ -386,7 +386,7 @@ Applied FolderSink::apply(const Manifest& m, const fs::path& payload,
     return Unexpected{reject(RejectCode::payload_invalid,
                              "the archive holds " + std::to_string(extracted->files.size()) +
                                  " files, " + std::to_string(extracted->bytes) +
-                                 " bytes; the manifest's folder.files and " + "folder.bytes say " +
+                                 " bytes; the manifest's folder.files and folder.bytes say " +
                                  std::to_string(declared.files) + " and " +
                                  std::to_string(declared.bytes))};
   for (auto& f : extracted->files) listing[f.path] = {f.size, std::move(f.sha256)};

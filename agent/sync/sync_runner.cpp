@@ -250,7 +250,6 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
                                            std::string(to_string(into_kind))},
         std::nullopt);
 
-  // After a crash between the target's commit and ours, the target already has the batch.
   // The target could not answer or take the batch now: nothing of it was applied. A database
   // that cannot take writes (disk full, read-only) pauses the resource until it can.
   auto target_trouble = [&](const ApplyFailure& failure) {
@@ -259,6 +258,7 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
       (void)store_.set_resource_state(resource.id, store::kPaused, failure.rejection.message);
     return BatchResult::stop;
   };
+  // After a crash between the target's commit and ours, the target already has the batch.
   auto found = into.find_applied(resource, listing.batch_id);
   if (!found) return target_trouble(found.error());
   if (*found) {
@@ -330,9 +330,14 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
     return BatchResult::stop;
   }
   std::filesystem::remove(spool, ec);
-  spdlog::info("{}: batch {} (seq {}) applied: {} rows, {} deleted{}", resource.id,
-               listing.batch_id, listing.seq, applied->rows, applied->deleted,
-               applied->already_in_target ? " (found in the target after a restart)" : "");
+  if (into_kind == ResourceKind::folder)
+    spdlog::info("{}: batch {} (seq {}) applied: {} files ({} bytes), {} deleted{}", resource.id,
+                 listing.batch_id, listing.seq, applied->rows, applied->bytes, applied->deleted,
+                 applied->already_in_target ? " (found in the target after a restart)" : "");
+  else
+    spdlog::info("{}: batch {} (seq {}) applied: {} rows, {} deleted{}", resource.id,
+                 listing.batch_id, listing.seq, applied->rows, applied->deleted,
+                 applied->already_in_target ? " (found in the target after a restart)" : "");
   ++summary.applied;
   return BatchResult::done;
 }
