@@ -74,6 +74,40 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// Which TLS problem a failed transfer had, from curl's code and (for alerts the server sent,
+// which curl reports as plain send/receive errors) OpenSSL's text.
+TlsProblem classify_tls(CURLcode rc, const std::string& detail) {
+  switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+      // curl reports a name mismatch with the same code as an untrusted chain.
+      return detail.find("subject name") != std::string::npos ||
+                     detail.find("host name") != std::string::npos
+                 ? TlsProblem::host_mismatch
+                 : TlsProblem::peer_untrusted;
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      return TlsProblem::pin_mismatch;
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+      return TlsProblem::local_setup;
+    default:
+      break;
+  }
+  for (const char* alert :
+       {"alert certificate required", "alert handshake failure", "alert bad certificate",
+        "alert unknown ca", "alert certificate unknown", "alert access denied"})
+    if (detail.find(alert) != std::string::npos) return TlsProblem::refused;
+  return TlsProblem::none;
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
 }  // namespace
 
 const std::string* Response::header(const std::string& lower_name) const {
@@ -119,6 +153,19 @@ HttpExpected<Response> perform(const ClientOptions& options, const std::string& 
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   if (options.ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file->c_str());
+  if (options.client_cert) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, options.client_cert->c_str());
+    curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+  }
+  if (options.client_key) {
+    curl_easy_setopt(c, CURLOPT_SSLKEY, options.client_key->c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+  }
+  if (options.key_password) curl_easy_setopt(c, CURLOPT_KEYPASSWD, options.key_password->c_str());
+  const std::string pins = join(options.pinned_pubkeys, ";");
+  if (!pins.empty()) curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, pins.c_str());
+  // "" turns proxies off, environment variables included: a proxy is used only when configured.
+  curl_easy_setopt(c, CURLOPT_PROXY, options.proxy ? options.proxy->c_str() : "");
   if (!options.user_agent.empty())
     curl_easy_setopt(c, CURLOPT_USERAGENT, options.user_agent.c_str());
   if (method == "POST") {
@@ -133,7 +180,17 @@ HttpExpected<Response> perform(const ClientOptions& options, const std::string& 
         TransportError{std::string("cannot write the download: ") + std::strerror(errno), true}};
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    return Unexpected{TransportError{method + " " + url + ": " + detail}};
+    TlsProblem tls = classify_tls(rc, detail);
+    // A server that rejects the client's certificate may close the connection before its alert
+    // is read (curl then reports a send or receive error, or getpeername() failing).
+    curl_off_t connected_us = 0;
+    if (tls == TlsProblem::none && url.rfind("https://", 0) == 0 && response.headers.empty() &&
+        (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+         rc == CURLE_GOT_NOTHING) &&
+        curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected_us) == CURLE_OK &&
+        connected_us > 0)
+      tls = TlsProblem::dropped;
+    return Unexpected{TransportError{method + " " + url + ": " + detail, false, tls}};
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

@@ -18,6 +18,13 @@ struct NodeConfig {
   std::string id;
 };
 
+// A platform public key that manifest signatures are checked with (exchange.signing_keys).
+struct SigningKey {
+  std::filesystem::path file;
+  std::string alg;         // ed25519 | sm2, from the key itself
+  std::string public_pem;  // the file's content, checked to be such a key at load
+};
+
 struct ExchangeConfig {
   std::string url;  // base URL, no trailing slash
   std::filesystem::path token_file;
@@ -30,6 +37,17 @@ struct ExchangeConfig {
   int max_attempts = 4;  // per request, for transient failures
   std::chrono::milliseconds retry_base{500};
   std::chrono::milliseconds retry_cap{30000};
+  // TLS towards the exchange (docs/security.md).
+  std::optional<std::filesystem::path> ca_file;      // default: the system's trust store
+  std::optional<std::filesystem::path> client_cert;  // PEM, given together with client_key
+  std::optional<std::filesystem::path> client_key;   // PEM; mode checked like other secrets
+  std::optional<std::filesystem::path> key_password_file;
+  std::optional<std::string> key_password;  // read from key_password_file at load; never logged
+  std::vector<std::string> pinned_pubkeys;  // "sha256//<base64>"; empty: no pinning
+  std::optional<std::string> proxy;         // none: no proxy, *_proxy variables ignored
+  // Manifest signatures (protocol section 3, "Signature").
+  bool require_signature = false;
+  std::map<std::string, SigningKey> signing_keys;  // by key_id
 };
 
 enum class TargetType { odbc, folder };
@@ -70,6 +88,7 @@ struct ResourceConfig {
 
 struct StatusConfig {
   std::string listen = "127.0.0.1:8470";
+  bool allow_remote = false;
 };
 
 struct DaemonConfig {

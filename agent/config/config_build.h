@@ -24,6 +24,14 @@ std::filesystem::path resolve(const BuildContext& ctx, const std::string& path);
 std::optional<std::string> read_secret(const Section& section, std::string_view key,
                                        const std::filesystem::path& file, BuildContext& ctx);
 
+// Why a secret file's mode is unsafe (readable by others, writable by group or others), naming
+// the file and its mode; nothing when it is fine or cannot be examined (reading it reports that).
+std::optional<std::string> check_secret_mode(const std::filesystem::path& file);
+
+// exchange.{ca_file, client_cert, client_key, key_password_file, pinned_pubkey, proxy,
+// require_signature, signing_keys}.
+void build_exchange_security(const Section& ex, BuildContext& ctx, ExchangeConfig& out);
+
 void build_targets(const Section& top, BuildContext& ctx, Config& config);
 void build_resources(const Section& top, BuildContext& ctx, Config& config);
 

@@ -19,6 +19,10 @@ std::filesystem::path resolve(const BuildContext& ctx, const std::string& path) 
 
 std::optional<std::string> read_secret(const Section& section, std::string_view key,
                                        const std::filesystem::path& file, BuildContext& ctx) {
+  if (auto problem = check_secret_mode(file)) {
+    ctx.diag.error(section.mark(key), section.path(key), *problem);
+    return std::nullopt;
+  }
   auto secret = read_secret_file(file);
   if (secret) return std::move(*secret);
   ctx.diag.error(section.mark(key), section.path(key), secret.error().message);
@@ -85,6 +89,7 @@ void build_exchange(const Section& top, BuildContext& ctx, Config& config) {
     ctx.diag.error(ex.mark("retry_cap"), ex.path("retry_cap"), "must be at least retry_base");
   out.retry_base = ex.duration("retry_base");
   out.retry_cap = ex.duration("retry_cap");
+  build_exchange_security(ex, ctx, out);
 }
 
 void build_status(const Section& top, BuildContext& ctx, Config& config) {
@@ -95,6 +100,7 @@ void build_status(const Section& top, BuildContext& ctx, Config& config) {
     ctx.diag.error(status.mark("listen"), status.path("listen"), *error);
   else
     config.status.listen = status.text("listen");
+  config.status.allow_remote = status.boolean("allow_remote");
 }
 
 // An optional section: absent, its table's defaults apply.
@@ -118,8 +124,8 @@ void build_daemon(const Section& top, BuildContext& ctx, Config& config) {
   auto& out = config.daemon;
   out.workers = bounded(d, "workers", 1, 32, out.workers, ctx);
   out.max_connections = bounded(d, "max_connections", 1, 32, out.max_connections, ctx);
-  for (const char* key : {"heartbeat_interval", "subscriptions_interval", "receipts_interval",
-                          "shutdown_grace"})
+  for (const char* key :
+       {"heartbeat_interval", "subscriptions_interval", "receipts_interval", "shutdown_grace"})
     (void)check_duration(d, key, false, ctx.diag);
   out.heartbeat_interval = d.duration("heartbeat_interval");
   out.subscriptions_interval = d.duration("subscriptions_interval");

@@ -36,8 +36,9 @@ constexpr KeySpec kExchangeKeys[] = {
      "Base URL of the exchange API; https:// (http:// only with allow_insecure_http). A trailing "
      "'/' is dropped."},
     {"token_file", path, true, "",
-     "File holding this node's API token, read at start and never logged. A relative path is "
-     "resolved against the config file's directory."},
+     "File holding this node's API token, read at start and never logged; it must not be "
+     "readable by others nor writable by group or others (0600, or 0640 for a group). A relative "
+     "path is resolved against the config file's directory."},
     {"allow_insecure_http", boolean, false, "false",
      "Permit an http:// URL (tests, loopback). The token then travels in clear text."},
     {"connect_timeout", duration, false, "15s", "Time allowed to connect (whole seconds)."},
@@ -48,6 +49,33 @@ constexpr KeySpec kExchangeKeys[] = {
     {"max_attempts", integer, false, "4", "Attempts per request for transient failures, 1-100."},
     {"retry_base", duration, false, "500ms", "First retry delay; it doubles on every retry."},
     {"retry_cap", duration, false, "30s", "Longest retry delay (>= retry_base)."},
+    {"ca_file", path, false, "",
+     "PEM file of the CA certificates the exchange's certificate must chain to, instead of the "
+     "system's trust store. A relative path is resolved against the config file's directory."},
+    {"client_cert", path, false, "",
+     "PEM client certificate (chain) presented to the exchange, for platforms that require one; "
+     "give client_key with it."},
+    {"client_key", path, false, "",
+     "PEM private key of client_cert. Like every secret file it must not be readable by others "
+     "nor writable by group or others (0600, or 0640 for a group)."},
+    {"key_password_file", path, false, "",
+     "File holding client_key's passphrase when the key is encrypted; read at start, never "
+     "logged."},
+    {"pinned_pubkey", string_or_list, false, "",
+     "Public key pins of the exchange's certificate: \"sha256//<base64 of the SHA-256 of its "
+     "SubjectPublicKeyInfo>\", one or a list (current and next key). The certificate must still "
+     "verify; with pins, its key must also be one of them. See docs/security.md."},
+    {"proxy", string, false, "",
+     "Proxy URL (http://, https://, socks5://, socks5h://, socks4://, socks4a://) for reaching the "
+     "exchange. Absent: no proxy; the http_proxy/https_proxy/all_proxy variables are ignored. "
+     "Never printed."},
+    {"require_signature", boolean, false, "false",
+     "Reject every batch whose manifest is not signed by one of signing_keys (SIGNATURE_INVALID). "
+     "Without it, a signature by a known key is still checked and a bad one rejected; a signature "
+     "by an unknown key is logged."},
+    {"signing_keys", map, false, "",
+     "The platform's manifest signing keys: key_id -> PEM public key file (ed25519 or sm2). "
+     "Relative paths are resolved against the config file's directory."},
 };
 
 constexpr KeySpec kOdbcTargetKeys[] = {
@@ -56,8 +84,8 @@ constexpr KeySpec kOdbcTargetKeys[] = {
      "ODBC connection string. Never printed; keep the password in password_file."},
     {"password_file", path, false, "",
      "File holding the database password, read at start, passed as PWD and never logged; the "
-     "connection string must then have no PWD/Password part. A relative path is resolved "
-     "against the config file's directory."},
+     "connection string must then have no PWD/Password part. Modes as for exchange.token_file. "
+     "A relative path is resolved against the config file's directory."},
     {"dialect", string, false, "",
      "SQL dialect of the database; detected from the driver when absent.",
      "sqlite|postgresql|mysql|dm|kingbase"},
@@ -147,6 +175,9 @@ constexpr KeySpec kLogKeys[] = {
 constexpr KeySpec kStatusKeys[] = {
     {"listen", string, false, "127.0.0.1:8470",
      "host:port of the status HTTP endpoint (IPv6 in brackets)."},
+    {"allow_remote", boolean, false, "false",
+     "Serve the status endpoint on an address that is not loopback. It has no login: restrict "
+     "who reaches it with the firewall."},
 };
 
 }  // namespace
@@ -188,6 +219,8 @@ std::string_view type_name(ValueType type) {
       return "map";
     case list:
       return "list";
+    case string_or_list:
+      return "string or list";
   }
   return "?";
 }

@@ -7,7 +7,8 @@
 
 namespace fep::config {
 
-enum class ValueType { string, path, boolean, integer, duration, map, list };
+// string_or_list: one string, or a list of strings (e.g. exchange.pinned_pubkey).
+enum class ValueType { string, path, boolean, integer, duration, map, list, string_or_list };
 
 std::string_view type_name(ValueType type);
 

@@ -32,6 +32,7 @@ std::optional<std::string> parse_scalar(const KeySpec& spec, const std::string& 
   switch (spec.type) {
     case ValueType::string:
     case ValueType::path:
+    case ValueType::string_or_list:
       if (text.empty()) return "must not be empty";
       if (!spec.choices.empty() && !in_choices(spec.choices, text))
         return "unknown value \"" + text + "\" (one of: " + spaced(spec.choices) + ")";
@@ -70,6 +71,10 @@ std::optional<std::string> check_value(const KeySpec& spec, const YAML::Node& no
     if (spec.type == ValueType::list) return "has no value (write [] for none)";
     return "has no value";
   }
+  if (spec.type == ValueType::string_or_list && node.IsSequence()) {
+    v.node = node;  // the builder checks each item
+    return std::nullopt;
+  }
   if (container) {
     const bool fits = spec.type == ValueType::map ? node.IsMap() : node.IsSequence();
     if (!fits)
@@ -87,6 +92,7 @@ std::optional<std::string> check_value(const KeySpec& spec, const YAML::Node& no
     return "expected " +
            std::string(spec.type == ValueType::boolean ? "true or false" : "an integer") +
            ", found a quoted string";
+  if (spec.type == ValueType::string_or_list) v.node = node;
   return parse_scalar(spec, node.Scalar(), v);
 }
 

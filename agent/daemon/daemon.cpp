@@ -12,6 +12,7 @@
 #include "adapters/base/files.h"
 #include "agent/daemon/control_socket.h"
 #include "agent/exchange/exchange_client.h"
+#include "agent/status/status_server.h"
 #include "agent/store/state_store.h"
 #include "agent/sync/sync_runner.h"
 
@@ -120,6 +121,17 @@ int Daemon::run() {
       !st)
     spdlog::warn("no control socket ({}); `sync --now` will not reach this daemon",
                  st.error().message);
+  status::StatusServer status_server;
+  status::ServerOptions status_options;
+  status_options.allow_remote = config.status.allow_remote;
+  if (auto st = status_server.start(
+          config.status.listen, config.state_dir / "state.db",
+          {FEP_VERSION, started_at_, config.node.id, [this] { return live_status(); }},
+          status_options);
+      !st)
+    spdlog::warn("no status page: {}", st.error().message);
+  else
+    spdlog::info("status page on http://{}/", status_server.address());
   for (int i = 0; i < config.daemon.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
   notifier_.ready();
   spdlog::info("fep-agent {} running: {} resources, {} workers, control socket {}", FEP_VERSION,
@@ -172,6 +184,7 @@ int Daemon::run() {
   notifier_.stopping();
   spdlog::info("stopping");
   control.stop();
+  status_server.stop();
   {
     std::unique_lock guard(mu_);
     queue_.clear();
@@ -241,6 +254,14 @@ void Daemon::run_job(const Job& job) {
   wake_.notify_all();
 }
 
+int Daemon::target_limit(const TargetConfig& target) const {
+  // SQLite takes one writer at a time: a second connection would only wait on its lock.
+  std::string connection = target.connection;
+  for (auto& c : connection) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (target.dialect == "sqlite" || connection.find("sqlite") != std::string::npos) return 1;
+  return config_->daemon.max_connections;
+}
+
 void Daemon::dispatch_due(SystemTime now) {
   for (auto& [id, slot] : slots_) {
     if (slot.running || stop_.stop_requested()) continue;
@@ -249,7 +270,8 @@ void Daemon::dispatch_due(SystemTime now) {
     const ResourceConfig* resource = config_->find_resource(id);
     if (!resource) continue;
     int& active = active_per_target_[resource->target];
-    if (active >= config_->daemon.max_connections) continue;  // the target is busy: wait
+    if (active >= target_limit(*config_->find_target(resource->target)))
+      continue;  // the target is busy: wait
     ++active;
     ++running_jobs_;
     slot.running = true;

@@ -18,6 +18,7 @@
 #include "adapters/base/shutdown.h"
 #include "agent/config/config.h"
 #include "agent/daemon/sd_notify.h"
+#include "agent/status/status_model.h"
 #include "agent/sync/sync_summary.h"
 
 namespace fep::daemon {
@@ -53,6 +54,7 @@ class Daemon {
   void worker_loop();
   void run_job(const Job& job);
   void dispatch_due(SystemTime now);
+  int target_limit(const TargetConfig& target) const;
   SystemTime next_wake(SystemTime now) const;
   void reschedule(const std::string& id, Slot& slot, SystemTime now);
   void rebuild_slots(SystemTime now);
@@ -62,6 +64,7 @@ class Daemon {
   void deliver_receipts();
   std::string handle_control(const std::string& request);
   void update_status();
+  status::LiveInfo live_status() const;  // for the status page, from its HTTP threads
 
   std::shared_ptr<const Config> config_;
   std::filesystem::path config_path_;
@@ -82,6 +85,7 @@ class Daemon {
   std::mt19937_64 rng_{std::random_device{}()};
   std::vector<std::thread> workers_;
   int running_jobs_ = 0;
+  std::string last_heartbeat_at_;  // guarded by mu_
 };
 
 // Adds the counts of one run to another.

@@ -83,8 +83,29 @@ void Daemon::heartbeat() {
                       {"resources", resources}};
     // Not retried: the next one is due soon anyway.
     auto sent = ex.heartbeat(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
-    if (!sent) spdlog::warn("heartbeat: {}", sent.error().message);
+    if (!sent) {
+      spdlog::warn("heartbeat: {}", sent.error().message);
+    } else {
+      std::lock_guard guard(mu_);
+      last_heartbeat_at_ = rfc3339_now();
+    }
   });
+}
+
+status::LiveInfo Daemon::live_status() const {
+  status::LiveInfo live;
+  std::lock_guard guard(mu_);
+  std::vector<std::string> configured;
+  for (const auto& r : config_->resources) configured.push_back(r.id);
+  live.configured = std::move(configured);
+  for (const auto& [id, slot] : slots_) {
+    if (slot.running)
+      live.running.push_back(id);
+    else if (slot.scheduled)
+      live.next_run_at[id] = rfc3339(slot.due);
+  }
+  if (!last_heartbeat_at_.empty()) live.last_heartbeat_at = last_heartbeat_at_;
+  return live;
 }
 
 void Daemon::update_status() {

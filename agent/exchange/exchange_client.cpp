@@ -77,12 +77,65 @@ ExchangeError error_from_response(const std::string& what, const http::Response&
   return e;
 }
 
+ExchangeError error_from_transport(const http::TransportError& error) {
+  ExchangeError e = make_error(error.local ? Failure::local : Failure::transient, 0, error.message);
+  const char* hint = nullptr;
+  switch (error.tls) {
+    case http::TlsProblem::none:
+      return e;
+    case http::TlsProblem::peer_untrusted:
+      hint =
+          "the exchange's TLS certificate does not chain to a trusted CA: exchange.ca_file, or "
+          "the system's CAs when it is not set";
+      break;
+    case http::TlsProblem::host_mismatch:
+      hint = "the exchange's TLS certificate is not for the host name in exchange.url";
+      break;
+    case http::TlsProblem::pin_mismatch:
+      hint = "the exchange's public key is none of exchange.pinned_pubkey";
+      break;
+    case http::TlsProblem::local_setup:
+      hint =
+          "check exchange.ca_file, exchange.client_cert, exchange.client_key and "
+          "exchange.key_password_file";
+      break;
+    case http::TlsProblem::refused:
+      hint =
+          "the exchange refused the TLS handshake; if it requires a client certificate, set "
+          "exchange.client_cert and exchange.client_key (and check the platform accepts them)";
+      break;
+    case http::TlsProblem::dropped:
+      // Perhaps only the network: retried like any dropped connection, with the likely cause.
+      e.message +=
+          " (the exchange closed the TLS connection before answering; if it requires a "
+          "client certificate, set exchange.client_cert and exchange.client_key, and "
+          "check the platform accepts them)";
+      return e;
+  }
+  e.failure = Failure::permanent;
+  e.message += " (" + std::string(hint) + ")";
+  return e;
+}
+
+http::ClientOptions http_options(const ExchangeConfig& exchange) {
+  http::ClientOptions o;
+  o.connect_timeout = exchange.connect_timeout;
+  o.low_speed_bytes = exchange.low_speed_bytes;
+  o.low_speed_time = exchange.low_speed_time;
+  o.user_agent = "fep-agent/" FEP_VERSION;
+  o.ca_file = exchange.ca_file;
+  o.client_cert = exchange.client_cert;
+  o.client_key = exchange.client_key;
+  o.key_password = exchange.key_password;
+  o.pinned_pubkeys = exchange.pinned_pubkeys;
+  o.proxy = exchange.proxy;
+  return o;
+}
+
 ExchangeClient::ExchangeClient(const Config& config, const StopSource& stop)
     : config_(config),
       stop_(stop),
-      http_(http::ClientOptions{config.exchange.connect_timeout, config.exchange.low_speed_bytes,
-                                config.exchange.low_speed_time, "fep-agent/" FEP_VERSION,
-                                std::nullopt}),
+      http_(http_options(config.exchange)),
       backoff_(config.exchange.retry_base, config.exchange.retry_cap) {}
 
 std::vector<std::string> ExchangeClient::headers() const {
@@ -106,7 +159,7 @@ auto ExchangeClient::with_retries(const std::string& what, F&& attempt) -> declt
 ExchangeExpected<http::Response> ExchangeClient::get_json(const std::string& path) {
   return with_retries(path, [&]() -> ExchangeExpected<http::Response> {
     auto r = http_.get(config_.exchange.url + path, headers());
-    if (!r) return Unexpected{make_error(Failure::transient, 0, r.error().message)};
+    if (!r) return Unexpected{error_from_transport(r.error())};
     if (r->status != 200) return Unexpected{error_from_response("GET " + path, *r)};
     return std::move(r).value();
   });
@@ -149,11 +202,25 @@ ExchangeExpected<std::string> ExchangeClient::manifest(const std::string& batch_
   return std::move(r->body);
 }
 
-ExchangeExpected<void> ExchangeClient::download_payload(const std::string& batch_id,
+ExchangeExpected<std::optional<Signature>> ExchangeClient::signature(const std::string& batch_id) {
+  const std::string path = "/v1/batches/" + batch_id + "/signature";
+  return with_retries(path, [&]() -> ExchangeExpected<std::optional<Signature>> {
+    auto r = http_.get(config_.exchange.url + path, headers());
+    if (!r) return Unexpected{error_from_transport(r.error())};
+    if (r->status == 200) return std::optional<Signature>(parse_signature(r->body));
+    auto e = error_from_response("GET " + path, *r);
+    // 404 is "not signed"; NOT_SUBSCRIBED is the protocol's other 404, and not that.
+    if (r->status == 404 && e.code != "NOT_SUBSCRIBED") return std::optional<Signature>();
+    return Unexpected{std::move(e)};
+  });
+}
+
+ExchangeExpected<bool> ExchangeClient::download_payload(const std::string& batch_id,
                                                         const std::string& sha256, uint64_t size,
                                                         const std::filesystem::path& spool) {
   const std::string path = "/v1/batches/" + batch_id + "/payload";
-  return with_retries(path, [&]() -> ExchangeExpected<void> {
+  bool joined = false;  // the file holds bytes kept from an earlier transfer
+  auto done = with_retries(path, [&]() -> ExchangeExpected<void> {
     std::error_code ec;
     uint64_t have = std::filesystem::exists(spool, ec) ? std::filesystem::file_size(spool, ec) : 0;
     if (ec) return Unexpected{make_error(Failure::local, 0, ec.message())};
@@ -161,6 +228,7 @@ ExchangeExpected<void> ExchangeClient::download_payload(const std::string& batch
       std::filesystem::remove(spool, ec);
       have = 0;
     }
+    if (have > 0) joined = true;
     if (have == size && size > 0) return {};
     auto hdrs = headers();
     if (have > 0) {
@@ -168,10 +236,7 @@ ExchangeExpected<void> ExchangeClient::download_payload(const std::string& batch
       hdrs.push_back("If-Range: \"" + sha256 + "\"");
     }
     auto r = http_.download(config_.exchange.url + path, hdrs, spool);
-    if (!r) {
-      auto failure = r.error().local ? Failure::local : Failure::transient;
-      return Unexpected{make_error(failure, 0, r.error().message)};
-    }
+    if (!r) return Unexpected{error_from_transport(r.error())};
     if (r->status == 206) {
       // The part must start where the file ends and belong to a payload of the expected size.
       const std::string* range = r->header("content-range");
@@ -200,6 +265,8 @@ ExchangeExpected<void> ExchangeClient::download_payload(const std::string& batch
                                        " bytes")};
     return {};
   });
+  if (!done) return Unexpected{std::move(done.error())};
+  return joined;
 }
 
 ExchangeExpected<ReceiptAnswer> ExchangeClient::post_receipt(const std::string& receipt_id,
@@ -207,7 +274,7 @@ ExchangeExpected<ReceiptAnswer> ExchangeClient::post_receipt(const std::string& 
   auto hdrs = headers();
   hdrs.push_back("Content-Type: application/json");
   auto r = http_.post(config_.exchange.url + "/v1/receipts", hdrs, body);
-  if (!r) return Unexpected{make_error(Failure::transient, 0, r.error().message)};
+  if (!r) return Unexpected{error_from_transport(r.error())};
   if (r->status != 200 && r->status != 201)
     return Unexpected{error_from_response("POST /v1/receipts", *r)};
   // Only the platform's acknowledgement of this receipt counts (not, say, a proxy's page).
@@ -225,7 +292,7 @@ ExchangeExpected<void> ExchangeClient::heartbeat(const std::string& body) {
   auto hdrs = headers();
   hdrs.push_back("Content-Type: application/json");
   auto r = http_.post(config_.exchange.url + "/v1/heartbeat", hdrs, body);
-  if (!r) return Unexpected{make_error(Failure::transient, 0, r.error().message)};
+  if (!r) return Unexpected{error_from_transport(r.error())};
   if (r->status != 200) return Unexpected{error_from_response("POST /v1/heartbeat", *r)};
   return {};
 }

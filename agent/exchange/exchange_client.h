@@ -14,6 +14,7 @@
 #include "adapters/http/http_client.h"
 #include "agent/batch/manifest.h"
 #include "agent/config/config.h"
+#include "agent/exchange/manifest_signature.h"
 #include "agent/exchange/retry.h"
 #include "agent/store/state_store.h"
 
@@ -50,9 +51,13 @@ class ExchangeClient {
                                            int limit);
   // The manifest's exact bytes (a signature covers them).
   ExchangeExpected<std::string> manifest(const std::string& batch_id);
+  // The manifest's detached signature; nothing when the batch is not signed (404). An answer
+  // that is not a signature object comes back with Signature::malformed set (a bad signature).
+  ExchangeExpected<std::optional<Signature>> signature(const std::string& batch_id);
   // Downloads into `spool`, resuming a partial file with Range/If-Range; stops at `size` bytes.
   // Checking size and digest is the caller's job.
-  ExchangeExpected<void> download_payload(const std::string& batch_id, const std::string& sha256,
+  // True when the file joins bytes from more than one transfer (a resumed download).
+  ExchangeExpected<bool> download_payload(const std::string& batch_id, const std::string& sha256,
                                           uint64_t size, const std::filesystem::path& spool);
   // One attempt: the outbox decides when to try again. Delivered only when the platform
   // answers 200/201 with {"receipt_id": receipt_id, "accepted": true}.
@@ -74,5 +79,12 @@ class ExchangeClient {
 
 // Turns a non-2xx answer into an ExchangeError, reading {"error": {"code", "message"}}.
 ExchangeError error_from_response(const std::string& what, const http::Response& response);
+
+// Turns a failure below HTTP into an ExchangeError. TLS failures name the setting to check and
+// are not retried (they do not go away within a run).
+ExchangeError error_from_transport(const http::TransportError& error);
+
+// The HTTP client's options from the exchange section (timeouts, TLS, proxy).
+http::ClientOptions http_options(const ExchangeConfig& exchange);
 
 }  // namespace fep

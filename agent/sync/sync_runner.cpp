@@ -7,6 +7,7 @@
 #include "adapters/base/clock.h"
 #include "adapters/base/digest.h"
 #include "adapters/base/files.h"
+#include "agent/exchange/manifest_signature.h"
 #include "agent/sync/payload_check.h"
 #include "agent/sync/receipt.h"
 
@@ -241,6 +242,16 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
     note_error(summary, resource.id, body.error().message);
     return BatchResult::stop;
   }
+  // The signature covers the manifest's exact bytes: checked before anything in them is used.
+  auto signature = exchange_.signature(listing.batch_id);
+  if (!signature) {
+    note_error(summary, resource.id, signature.error().message);
+    return BatchResult::stop;
+  }
+  if (auto checked = check_manifest_signature(config_.exchange, *body, *signature,
+                                              resource.id + ": batch " + listing.batch_id);
+      !checked)
+    return reject_batch({RejectCode::signature_invalid, checked.error()}, std::nullopt);
   auto manifest = parse_manifest(*body, resource.id, listing);
   if (!manifest) return reject_batch(manifest.error(), std::nullopt);
   if (manifest->kind != into_kind)
@@ -282,11 +293,11 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
     return BatchResult::stop;
   }
   (void)store_.set_batch_state(listing.batch_id, "downloading");
-  // A spool left by an earlier run (or the prefetch) is resumed; if the result does not match,
-  // the bytes kept from before may be the culprit: download once more from the start before
-  // blaming the exchange.
+  // A download joined from several transfers (a resumed one, or a spool left by an earlier run
+  // or the prefetch) that does not match may owe that to the joining: fetch it once more from
+  // the start before blaming the exchange.
   std::error_code ec;
-  bool resumed = std::filesystem::exists(spool, ec);
+  bool refetched = false;
   std::optional<PayloadCheck> checked;
   for (;;) {
     auto downloaded = exchange_.download_payload(listing.batch_id, manifest->payload.sha256,
@@ -295,17 +306,18 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
       note_error(summary, resource.id, downloaded.error().message);
       return BatchResult::stop;
     }
+    const bool joined = *downloaded;
     auto check = check_payload(spool, manifest->payload);
     if (!check) {
       note_error(summary, resource.id, check.error().message);
       return BatchResult::stop;
     }
     checked = std::move(check).value();
-    if (!checked->mismatch || !resumed) break;
+    if (!checked->mismatch || !joined || refetched) break;
+    refetched = true;
     spdlog::warn("{}: batch {}: {}; downloading it again from the start", resource.id,
                  listing.batch_id, checked->mismatch->message);
     std::filesystem::remove(spool, ec);
-    resumed = false;
   }
   if (checked->mismatch) {
     keep_rejected_payload(config_.state_dir, spool);

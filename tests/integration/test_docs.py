@@ -34,6 +34,7 @@ class DocsTest(unittest.TestCase):
                 def substitute(match):
                     path = Path(tmp) / f"secret{next(secrets)}"
                     path.write_text("sample-secret\n")
+                    path.chmod(0o600)  # secret files others can read are refused
                     return match.group(1) + str(path)
 
                 text = re.sub(r"(?m)^(\s*(?:token_file|password_file):\s*)(\S+)", substitute,
@@ -54,6 +55,7 @@ class DocsTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             token = Path(tmp) / "token"
             token.write_text("t\n")
+            token.chmod(0o600)
             config = Path(tmp) / "agent.yaml"
             config.write_text(block.replace("/etc/fep-agent/token", str(token)), encoding="utf-8")
             proc = subprocess.run([harness.agent_bin(), "--config", str(config), "check-config"],

@@ -137,6 +137,7 @@ class DebPackageTest(unittest.TestCase):
         self.assertIn("token_file: /etc/fep-agent/token", config_text)
         token = Path(self.tmp.name) / "token"
         token.write_text("test-token\n")
+        token.chmod(0o600)  # as postinst makes it; the agent refuses a token others can read
         config = Path(self.tmp.name) / "agent.yaml"
         config.write_text(config_text.replace("/etc/fep-agent/token", str(token)),
                           encoding="utf-8")

@@ -87,6 +87,33 @@ void add_batch_options(CLI::App* cmd, BatchOptions& b, std::string& batch_id, st
   cmd->add_option("--created-at", created_at, "created_at as published (default: now)");
 }
 
+// --sign-key, --key-id, --sign-alg: shared by both publish commands.
+struct SignInputs {
+  fs::path key;
+  std::string key_id;
+  std::string alg;
+};
+
+void add_sign_options(CLI::App* cmd, SignInputs& s) {
+  auto* key = cmd->add_option("--sign-key", s.key,
+                              "PEM private key (ed25519 or sm2): sign the manifest, writing "
+                              "signature.json beside it")
+                  ->check(CLI::ExistingFile);
+  auto* id = cmd->add_option("--key-id", s.key_id, "The signature's key_id (with --sign-key)");
+  auto* alg = cmd->add_option("--sign-alg", s.alg, "ed25519 or sm2 (default: the key's type)")
+                  ->check(CLI::IsMember({"ed25519", "sm2"}));
+  key->needs(id);
+  id->needs(key);
+  alg->needs(key);
+}
+
+std::optional<SignOptions> sign_options(const CLI::App& cmd, const SignInputs& s) {
+  if (cmd.count("--sign-key") == 0) return std::nullopt;
+  SignOptions out{s.key, s.key_id, std::nullopt};
+  if (cmd.count("--sign-alg") > 0) out.alg = s.alg;
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +133,51 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--token-file", serve_opts.token_file, "File holding the node token")
       ->required();
   auto* node_opt = serve_cmd->add_option("--node", node, "Serve only this node id");
+  fs::path tls_cert, tls_key, client_ca;
+  auto* tls_cert_opt =
+      serve_cmd->add_option("--tls-cert", tls_cert, "Serve HTTPS with this PEM certificate chain")
+          ->check(CLI::ExistingFile);
+  auto* tls_key_opt = serve_cmd->add_option("--tls-key", tls_key, "The certificate's PEM key")
+                          ->check(CLI::ExistingFile);
+  auto* client_ca_opt =
+      serve_cmd
+          ->add_option("--client-ca", client_ca,
+                       "Require a client certificate issued by these CAs (PEM); needs --tls-cert")
+          ->check(CLI::ExistingFile);
+  tls_cert_opt->needs(tls_key_opt);
+  tls_key_opt->needs(tls_cert_opt);
+  client_ca_opt->needs(tls_cert_opt);
+  fs::path faults_file;
+  serve_cmd
+      ->add_option("--faults", faults_file,
+                   "Fault plan (JSON): injected errors, resets, short bodies, drips, ignored "
+                   "ranges, duplicate listings, lost receipt answers, corrupted payloads")
+      ->check(CLI::ExistingFile);
+  serve_cmd->footer(
+      "Fault plan (--faults FILE), every member optional:\n"
+      "  {\"seed\": 7,\n"
+      "   \"rates\": {\"error_500\": 0.2, \"error_429\": 0.1, \"reset_payload\": 0.1,\n"
+      "             \"short_body\": 0.1, \"slow_drip\": 0.05, \"ignore_range\": 0.2,\n"
+      "             \"duplicate_listing\": 0.1, \"lose_receipt_answer\": 0.2},\n"
+      "   \"first\": {\"reset_payload\": 1},\n"
+      "   \"corrupt_batches\": [\"B-20261120-0002\"],\n"
+      "   \"max_page\": 2, \"drip_pieces\": 16, \"drip_pause_ms\": 25}\n"
+      "Each request (numbered in arrival order) draws each rate from a hash of (seed, number,\n"
+      "fault): the same seed and request order give the same faults.\n"
+      "  error_500, error_429    any route answers 500, or 429 with Retry-After: 1\n"
+      "  reset_payload           payload: TCP reset half-way through the body\n"
+      "  short_body              payload, manifest, listing, subscriptions: the connection\n"
+      "                          closes half-way, short of Content-Length\n"
+      "  slow_drip               payload: drip_pieces pieces, drip_pause_ms apart\n"
+      "  ignore_range            payload asked with Range: 200 and the whole body\n"
+      "  duplicate_listing       listing: the batch at seq == after opens the page again (an\n"
+      "                          inclusive `after`), or a first page lists its last batch twice\n"
+      "  lose_receipt_answer     receipt stored and logged, connection closed unanswered\n"
+      "  corrupt_batches         these batches' payload bytes never match their manifest\n"
+      "  max_page                listing pages hold at most this many batches (0: no cap)\n"
+      "  first                   per fault: the first N requests it could hit get it, whatever\n"
+      "                          the rate (one fault at a known moment, for tests)\n"
+      "Every request and the faults it got go to ROOT/faults.log (JSON lines).");
 
   auto* sub_cmd = app.add_subcommand("subscribe", "Create or update a subscription");
   Subscription sub;
@@ -123,6 +195,7 @@ int main(int argc, char** argv) {
   pub_cmd->require_subcommand(1);
   std::string batch_id, created_at, compression;
   std::int64_t seq = 0;
+  SignInputs sign;
 
   auto* table_cmd = pub_cmd->add_subcommand("table", "Publish a table batch (CSV)");
   TableOptions table;
@@ -130,6 +203,7 @@ int main(int argc, char** argv) {
   std::int64_t row_count = 0;
   table_cmd->add_option("--root", root, "Exchange root directory")->required();
   add_batch_options(table_cmd, table.batch, batch_id, seq, created_at);
+  add_sign_options(table_cmd, sign);
   table_cmd->add_option("--schema", table.schema, "The manifest's table object (JSON)")->required();
   auto* csv_opt = table_cmd->add_option("--csv", csv, "CSV file, compressed by the sim");
   auto* tpay_opt = table_cmd->add_option("--payload", table_payload, "Payload taken as is");
@@ -145,6 +219,7 @@ int main(int argc, char** argv) {
   std::uint64_t files = 0, bytes = 0;
   folder_cmd->add_option("--root", root, "Exchange root directory")->required();
   add_batch_options(folder_cmd, folder.batch, batch_id, seq, created_at);
+  add_sign_options(folder_cmd, sign);
   auto* dir_opt = folder_cmd->add_option("--dir", dir, "Folder to archive");
   auto* fpay_opt = folder_cmd->add_option("--payload", folder_payload, "Archive taken as is");
   dir_opt->excludes(fpay_opt);
@@ -174,7 +249,13 @@ int main(int argc, char** argv) {
     serve_opts.host = listen.substr(0, colon);
     serve_opts.port = port;
     if (node_opt->count() > 0) serve_opts.node = node;
-    return serve(serve_opts);
+    if (tls_cert_opt->count() > 0) serve_opts.tls_cert = tls_cert;
+    if (tls_key_opt->count() > 0) serve_opts.tls_key = tls_key;
+    if (client_ca_opt->count() > 0) serve_opts.client_ca = client_ca;
+    if (faults_file.empty()) return serve(serve_opts);
+    auto plan = FaultPlan::load(faults_file, root / "faults.log");
+    if (!plan) return fail_with(plan.error().message);
+    return serve(serve_opts, std::move(plan).value());
   }
   if (*sub_cmd) return run_subscribe(root, sub, *sub_cmd);
   if (*rec_cmd) return run_receipts(root, as_json);
@@ -187,6 +268,7 @@ int main(int argc, char** argv) {
   if (cmd->count("--batch-id") > 0) b.batch_id = batch_id;
   if (cmd->count("--seq") > 0) b.seq = seq;
   if (cmd->count("--created-at") > 0) b.created_at = created_at;
+  b.sign = sign_options(*cmd, sign);
   if (is_table) {
     if (*csv_opt) table.csv = csv;
     if (*tpay_opt) table.payload = table_payload;

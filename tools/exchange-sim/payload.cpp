@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "tools/exchange-sim/answer.h"
@@ -82,7 +85,8 @@ ByteRange resolve_range(const httplib::Request& req, const std::string& etag, st
   return r;
 }
 
-void answer_payload(const httplib::Request& req, httplib::Response& res, const BatchInfo& batch) {
+void answer_payload(const httplib::Request& req, httplib::Response& res, const BatchInfo& batch,
+                    const RequestFaults& faults, int drip_pieces, int drip_pause_ms) {
   const auto path = batch.dir / "payload";
   auto file = std::make_shared<File>();
   file->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -95,7 +99,8 @@ void answer_payload(const httplib::Request& req, httplib::Response& res, const B
   res.set_header("Accept-Ranges", "bytes");
   res.set_header("ETag", etag);
 
-  const ByteRange range = resolve_range(req, etag, size);
+  // Fault ignore_range: the whole body with 200, whatever the Range asked.
+  const ByteRange range = faults.ignore_range ? ByteRange{} : resolve_range(req, etag, size);
   if (range.kind == ByteRange::Kind::kUnsatisfiable) {
     res.set_header("Content-Range", "bytes */" + std::to_string(size));
     return send(res, error_answer(416, "RANGE_NOT_SATISFIABLE",
@@ -112,19 +117,51 @@ void answer_payload(const httplib::Request& req, httplib::Response& res, const B
     res.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
                                         std::to_string(range.last) + "/" + std::to_string(size));
   }
+
+  // Faults. corrupt_payload: the same 16 bytes of the file (from its middle) are served flipped
+  // in every answer, so resumed and fresh downloads agree with each other but not with the
+  // manifest. reset_payload and short_body: the body stops half-way (offsets relative to this
+  // answer). slow_drip: the body in drip_pieces pieces with a pause between them.
+  const std::uint64_t corrupt_from = faults.corrupt_payload ? size / 2 : 0;
+  const std::uint64_t corrupt_to = faults.corrupt_payload ? std::min(size, size / 2 + 16) : 0;
+  const bool cut = faults.reset_payload || faults.short_body;
+  const std::uint64_t cut_at = cut ? length / 2 : length;
+  const std::uint64_t piece =
+      faults.slow_drip ? std::max<std::uint64_t>(1, (length + drip_pieces - 1) / drip_pieces)
+                       : kChunk;
+  const bool reset = faults.reset_payload;
+  const bool drip = faults.slow_drip;
+  const std::string peer_addr = req.remote_addr;
+  const int peer_port = req.remote_port;
+
   // Streamed from disk a block at a time: payloads can be far larger than memory.
-  res.set_content_provider(static_cast<size_t>(length), "application/octet-stream",
-                           [file, first](size_t offset, size_t want, httplib::DataSink& sink) {
-                             std::vector<char> buf(std::min(want, kChunk));
-                             ssize_t n;
-                             do {
-                               n = ::pread(file->fd, buf.data(), buf.size(),
-                                           static_cast<off_t>(first + offset));
-                             } while (n < 0 && errno == EINTR);
-                             if (n <= 0)
-                               return false;  // the file shrank or failed: drop the connection
-                             return sink.write(buf.data(), static_cast<size_t>(n));
-                           });
+  res.set_content_provider(
+      static_cast<size_t>(length), "application/octet-stream",
+      [=](size_t offset, size_t want, httplib::DataSink& sink) {
+        if (offset >= cut_at) {
+          if (reset) {
+            httplib::Request who;
+            who.remote_addr = peer_addr;
+            who.remote_port = peer_port;
+            if (int fd = connection_fd(who); fd >= 0) reset_connection(fd);
+          }
+          return false;  // the connection closes short of Content-Length
+        }
+        if (drip && offset > 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds(drip_pause_ms));
+        std::uint64_t n_want = std::min<std::uint64_t>({want, kChunk, piece, cut_at - offset});
+        std::vector<char> buf(static_cast<size_t>(n_want));
+        ssize_t n;
+        do {
+          n = ::pread(file->fd, buf.data(), buf.size(), static_cast<off_t>(first + offset));
+        } while (n < 0 && errno == EINTR);
+        if (n <= 0) return false;  // the file shrank or failed: drop the connection
+        const std::uint64_t at = first + offset;
+        for (std::uint64_t i = std::max(at, corrupt_from);
+             i < std::min(at + static_cast<std::uint64_t>(n), corrupt_to); ++i)
+          buf[static_cast<size_t>(i - at)] ^= 0x5a;
+        return sink.write(buf.data(), static_cast<size_t>(n));
+      });
 }
 
 }  // namespace fep::sim

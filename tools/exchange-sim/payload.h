@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include "tools/exchange-sim/faults.h"
 #include "tools/exchange-sim/store.h"
 
 namespace fep::sim {
@@ -19,7 +20,9 @@ struct ByteRange {
 // not match `etag`; unsatisfiable when the range starts at or past the end.
 ByteRange resolve_range(const httplib::Request& req, const std::string& etag, std::uint64_t size);
 
-// Answers with the payload of `batch` (or a JSON error when it cannot be read).
-void answer_payload(const httplib::Request& req, httplib::Response& res, const BatchInfo& batch);
+// Answers with the payload of `batch` (or a JSON error when it cannot be read), with the
+// transfer faults `faults` asks for (none by default).
+void answer_payload(const httplib::Request& req, httplib::Response& res, const BatchInfo& batch,
+                    const RequestFaults& faults = {}, int drip_pieces = 16, int drip_pause_ms = 25);
 
 }  // namespace fep::sim

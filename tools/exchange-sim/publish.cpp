@@ -7,6 +7,8 @@
 #include "adapters/base/clock.h"
 #include "adapters/base/digest.h"
 #include "adapters/base/files.h"
+#include "adapters/crypto/base64.h"
+#include "adapters/crypto/signature.h"
 #include "tools/exchange-sim/archive.h"
 
 namespace fep::sim {
@@ -36,6 +38,27 @@ class PendingBatch {
   fs::path tmp;
   fs::path payload() const { return tmp / "payload"; }
 };
+
+// The signing key and its algorithm, checked before anything is written.
+struct Signer {
+  std::string alg;
+  std::string key_id;
+  std::string private_pem;
+};
+
+Expected<std::optional<Signer>> load_signer(const BatchOptions& opts) {
+  if (!opts.sign) return std::optional<Signer>();
+  const SignOptions& s = *opts.sign;
+  if (!is_valid_id(s.key_id)) return fail("--key-id must be 1-128 characters of [A-Za-z0-9._-]");
+  auto pem = read_file(s.key);
+  if (!pem) return Unexpected{pem.error()};
+  auto key_alg = crypto::private_key_alg(*pem);
+  if (!key_alg) return fail("--sign-key " + s.key.string() + ": " + key_alg.error().message);
+  const std::string alg = s.alg.value_or(*key_alg);
+  if (alg != *key_alg)
+    return fail("--sign-key " + s.key.string() + " is an " + *key_alg + " key, not " + alg);
+  return std::optional<Signer>(Signer{alg, s.key_id, std::move(*pem)});
+}
 
 Status ensure_subscription(Store& store, const std::string& resource_id, const std::string& kind) {
   auto subs = store.subscriptions();
@@ -107,9 +130,20 @@ Status measure_payload(PendingBatch& batch) {
   return {};
 }
 
-Status commit(Store& store, PendingBatch& batch, const ojson& manifest) {
-  if (auto st = write_file_atomic(batch.tmp / "manifest.json", manifest.dump(2) + "\n"); !st)
-    return st;
+Status commit(Store& store, PendingBatch& batch, const ojson& manifest,
+              const std::optional<Signer>& signer) {
+  const std::string manifest_text = manifest.dump(2) + "\n";
+  if (auto st = write_file_atomic(batch.tmp / "manifest.json", manifest_text); !st) return st;
+  if (signer) {
+    // Over the exact bytes the manifest route serves.
+    auto signature = crypto::sign(signer->alg, signer->private_pem, manifest_text);
+    if (!signature) return fail("cannot sign the manifest: " + signature.error().message);
+    const ojson body = {{"alg", signer->alg},
+                        {"key_id", signer->key_id},
+                        {"value", crypto::base64_encode(*signature)}};
+    if (auto st = write_file_atomic(batch.tmp / "signature.json", body.dump(2) + "\n"); !st)
+      return st;
+  }
   if (auto st = write_file_atomic(batch.tmp / "batch.json", to_json(batch.info).dump(2) + "\n");
       !st)
     return st;
@@ -129,6 +163,8 @@ Expected<std::string> publish_table(Store& store, const TableOptions& opts) {
   if (opts.payload && !opts.compression)
     return fail("--payload needs --compression (the payload is taken as is)");
   const std::string compression = opts.compression.value_or("gzip");
+  auto signer = load_signer(opts.batch);
+  if (!signer) return Unexpected{signer.error()};
 
   auto schema_text = read_file(opts.schema);
   if (!schema_text) return Unexpected{schema_text.error()};
@@ -169,7 +205,7 @@ Expected<std::string> publish_table(Store& store, const TableOptions& opts) {
                          {"sha256", batch.info.sha256}};
   manifest["table"] = table;
   manifest["row_count"] = rows;
-  if (auto st = commit(store, batch, manifest); !st) return Unexpected{st.error()};
+  if (auto st = commit(store, batch, manifest, *signer); !st) return Unexpected{st.error()};
   return batch.info.batch_id;
 }
 
@@ -182,6 +218,8 @@ Expected<std::string> publish_folder(Store& store, const FolderOptions& opts) {
   for (const auto& path : opts.deletes)
     if (!is_utf8(path)) return fail("--delete " + path + " is not UTF-8");
   const std::string compression = opts.compression.value_or(opts.format == "zip" ? "none" : "gzip");
+  auto signer = load_signer(opts.batch);
+  if (!signer) return Unexpected{signer.error()};
 
   PendingBatch batch;
   if (auto st = begin(store, opts.batch, "folder", batch); !st) return Unexpected{st.error()};
@@ -214,7 +252,7 @@ Expected<std::string> publish_folder(Store& store, const FolderOptions& opts) {
   ojson folder = {{"files", totals.files}, {"bytes", totals.bytes}};
   if (opts.batch.mode == "incremental") folder["deletes"] = opts.deletes;
   manifest["folder"] = folder;
-  if (auto st = commit(store, batch, manifest); !st) return Unexpected{st.error()};
+  if (auto st = commit(store, batch, manifest, *signer); !st) return Unexpected{st.error()};
   return batch.info.batch_id;
 }
 

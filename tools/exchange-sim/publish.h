@@ -12,6 +12,14 @@
 
 namespace fep::sim {
 
+// Signs the manifest (protocol section 3, "Signature"): signature.json beside it, served by
+// GET /v1/batches/{id}/signature.
+struct SignOptions {
+  fs::path key;                    // PEM private key, unencrypted
+  std::string key_id;              // as the agents know the public key
+  std::optional<std::string> alg;  // ed25519 | sm2; default: the key's own type
+};
+
 // What every published batch may set; unset values take defaults (next seq, B-<date>-<seq>, now).
 struct BatchOptions {
   std::string resource_id;
@@ -19,6 +27,7 @@ struct BatchOptions {
   std::optional<std::string> batch_id;
   std::optional<std::int64_t> seq;
   std::optional<std::string> created_at;
+  std::optional<SignOptions> sign;  // unsigned when unset
 };
 
 struct TableOptions {

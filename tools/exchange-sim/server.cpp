@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <charconv>
@@ -18,6 +19,7 @@
 #include "tools/exchange-sim/messages.h"
 #include "tools/exchange-sim/payload.h"
 #include "tools/exchange-sim/receipts.h"
+#include "tools/exchange-sim/tls.h"
 
 namespace fep::sim {
 namespace {
@@ -54,16 +56,38 @@ Answer fallback_error(int status) {
                       "request failed with HTTP " + std::to_string(status));
 }
 
+// Fault short_body for an answer held in memory: the same status and headers, a Content-Length
+// of the whole body, and the connection closed after half of it.
+void cut_body_short(Response& res) {
+  if (res.body.empty()) return;
+  auto body = std::make_shared<std::string>(std::move(res.body));
+  res.body.clear();
+  std::string type = res.get_header_value("Content-Type");
+  res.headers.erase("Content-Type");
+  const size_t half = body->size() / 2;
+  res.set_content_provider(body->size(), type,
+                           [body, half](size_t offset, size_t, httplib::DataSink& sink) {
+                             if (offset >= half) return false;
+                             return sink.write(body->data() + offset, half - offset);
+                           });
+}
+
 class ExchangeServer {
  public:
   ExchangeServer(const ServeOptions& opts, FaultPlan faults)
-      : opts_(opts), store_(opts.root), receipts_(store_), faults_(std::move(faults)) {}
+      : opts_(opts),
+        store_(opts.root),
+        receipts_(store_),
+        faults_(std::move(faults)),
+        server_(make_http_server(opts)),
+        http_(*server_) {}
 
   Status setup();
   httplib::Server& http() { return http_; }
 
  private:
-  using RouteHandler = std::function<void(const Request&, Response&, const std::string& node)>;
+  using RouteHandler = std::function<void(const Request&, Response&, const std::string& node,
+                                          RequestFaults& faults)>;
   // Checks credentials and the fault plan, then runs `handler`.
   httplib::Server::Handler guarded(Route route, RouteHandler handler);
   std::optional<Answer> authorize(const Request& req) const;
@@ -72,14 +96,15 @@ class ExchangeServer {
   std::variant<BatchInfo, Answer> lookup_batch(const std::string& batch_id);
 
   void subscriptions(Response& res, const std::string& node);
-  void batch_list(const Request& req, Response& res);
+  void batch_list(const Request& req, Response& res, RequestFaults& faults);
   void heartbeat(const Request& req, Response& res, const std::string& node);
 
   ServeOptions opts_;
   Store store_;
   ReceiptBook receipts_;
   FaultPlan faults_;
-  httplib::Server http_;
+  std::unique_ptr<httplib::Server> server_;  // plain or TLS (tls.h)
+  httplib::Server& http_;
 };
 
 std::optional<Answer> ExchangeServer::authorize(const Request& req) const {
@@ -103,9 +128,22 @@ httplib::Server::Handler ExchangeServer::guarded(Route route, RouteHandler handl
   return [this, route, handler](const Request& req, Response& res) {
     if (auto denied = authorize(req)) return send(res, *denied);
     const std::string id = req.matches.size() > 1 ? req.matches[1].str() : std::string();
-    if (auto fault = faults_.before(route, id))
-      return send(res, error_answer(fault->status, fault->code, fault->message));
-    handler(req, res, req.get_header_value("X-FEP-Node"));
+    RequestFaults faults = faults_.decide(route, id, req);
+    if (const auto& fault = faults.answer) {
+      if (fault->retry_after) res.set_header("Retry-After", std::to_string(*fault->retry_after));
+      send(res, error_answer(fault->status, fault->code, fault->message));
+    } else {
+      handler(req, res, req.get_header_value("X-FEP-Node"), faults);
+      // httplib leaves the status at -1 until the answer goes out (200 then).
+      const bool ok = res.status == 200 || res.status == -1;
+      if (faults.short_body && route != Route::kPayload) {
+        if (ok && !res.body.empty())
+          cut_body_short(res);
+        else
+          faults.short_body = false;
+      }
+    }
+    faults_.record(route, id, req, faults);
   };
 }
 
@@ -134,7 +172,7 @@ void ExchangeServer::subscriptions(Response& res, const std::string& node) {
   res.set_content(to_text(ojson{{"node", node}, {"subscriptions", list}}), "application/json");
 }
 
-void ExchangeServer::batch_list(const Request& req, Response& res) {
+void ExchangeServer::batch_list(const Request& req, Response& res, RequestFaults& faults) {
   const std::string resource_id = req.matches[1].str();
   if (auto denied = require_subscribed(resource_id)) return send(res, *denied);
   auto after = parse_param(req, "after", 0);
@@ -143,9 +181,24 @@ void ExchangeServer::batch_list(const Request& req, Response& res) {
     return send(res, error_answer(400, "BAD_REQUEST",
                                   "after and limit are non-negative integers, "
                                   "limit at least 1"));
-  auto page = store_.list_batches(resource_id, static_cast<std::int64_t>(*after),
-                                  std::min<std::size_t>(*limit, kMaxLimit));
+  std::size_t cap = std::min<std::size_t>(*limit, kMaxLimit);
+  if (const FaultConfig* fc = faults_.config(); fc && fc->max_page > 0)
+    cap = std::min(cap, fc->max_page);
+  auto page = store_.list_batches(resource_id, static_cast<std::int64_t>(*after), cap);
   if (!page) return send(res, error_answer(500, "INTERNAL", page.error().message));
+  if (faults.duplicate_listing) {
+    // As a platform that takes `after` as inclusive would: the batch with seq == after opens the
+    // page again; on a first page (no such batch), the page's last batch is listed twice.
+    auto at = *after > 0
+                  ? store_.list_batches(resource_id, static_cast<std::int64_t>(*after) - 1, 1)
+                  : Expected<BatchPage>(BatchPage{});
+    if (at && !at->batches.empty() && at->batches.front().seq == static_cast<std::int64_t>(*after))
+      page->batches.insert(page->batches.begin(), at->batches.front());
+    else if (!page->batches.empty())
+      page->batches.push_back(page->batches.back());
+    else
+      faults.duplicate_listing = false;  // nothing to list twice
+  }
   ojson list = ojson::array();
   for (const auto& b : page->batches)
     list.push_back(
@@ -202,26 +255,27 @@ Status ExchangeServer::setup() {
   });
 
   const std::string id = "([^/]+)";
-  http_.Get("/v1/subscriptions",
-            guarded(Route::kSubscriptions,
-                    [this](const Request&, Response& res, const std::string& node) {
-                      subscriptions(res, node);
-                    }));
-  http_.Get("/v1/resources/" + id + "/batches",
-            guarded(Route::kBatchList, [this](const Request& req, Response& res,
-                                              const std::string&) { batch_list(req, res); }));
+  http_.Get(
+      "/v1/subscriptions",
+      guarded(Route::kSubscriptions, [this](const Request&, Response& res, const std::string& node,
+                                            RequestFaults&) { subscriptions(res, node); }));
+  http_.Get(
+      "/v1/resources/" + id + "/batches",
+      guarded(Route::kBatchList, [this](const Request& req, Response& res, const std::string&,
+                                        RequestFaults& faults) { batch_list(req, res, faults); }));
   auto batch_route = [this](auto answer) {
-    return [this, answer](const Request& req, Response& res, const std::string&) {
+    return [this, answer](const Request& req, Response& res, const std::string&,
+                          RequestFaults& faults) {
       auto found = lookup_batch(req.matches[1].str());
       if (auto* denied = std::get_if<Answer>(&found)) return send(res, *denied);
-      answer(req, res, std::get<BatchInfo>(found));
+      answer(req, res, std::get<BatchInfo>(found), faults);
     };
   };
   // Manifest and signature: the stored bytes exactly as published. A missing manifest is the
   // server's fault (every listed batch has one); a missing signature means the batch is unsigned.
   auto file_answer = [](const char* name, int missing_status, const char* missing_code,
                         const char* missing) {
-    return [=](const Request&, Response& res, const BatchInfo& b) {
+    return [=](const Request&, Response& res, const BatchInfo& b, const RequestFaults&) {
       const auto path = b.dir / name;
       auto present = path_exists(path);
       if (!present) return send(res, error_answer(500, "INTERNAL", present.error().message));
@@ -241,15 +295,32 @@ Status ExchangeServer::setup() {
             guarded(Route::kSignature, batch_route(file_answer("signature.json", 404, "NOT_SIGNED",
                                                                "the batch is not signed"))));
   http_.Get("/v1/batches/" + id + "/payload",
-            guarded(Route::kPayload, batch_route(answer_payload)));
-  http_.Post("/v1/receipts", guarded(Route::kReceipt, [this](const Request& req, Response& res,
-                                                             const std::string& node) {
-               send(res, receipts_.submit(req.body, node));
+            guarded(Route::kPayload, batch_route([this](const Request& req, Response& res,
+                                                        const BatchInfo& b, RequestFaults& faults) {
+                      const FaultConfig* fc = faults_.config();
+                      answer_payload(req, res, b, faults, fc ? fc->drip_pieces : 1,
+                                     fc ? fc->drip_pause_ms : 0);
+                    })));
+  http_.Post("/v1/receipts",
+             guarded(Route::kReceipt, [this](const Request& req, Response& res,
+                                             const std::string& node, RequestFaults& faults) {
+               const Answer answer = receipts_.submit(req.body, node);
+               send(res, answer);
+               // Fault lose_receipt_answer: the receipt is stored (and logged), then the
+               // connection closes before any byte of the answer is sent. Only accepted
+               // receipts lose their answer.
+               int fd = -1;
+               if (faults.lose_receipt_answer && (answer.status == 200 || answer.status == 201))
+                 fd = connection_fd(req);
+               if (fd >= 0)
+                 ::shutdown(fd, SHUT_RDWR);
+               else
+                 faults.lose_receipt_answer = false;
              }));
-  http_.Post("/v1/heartbeat", guarded(Route::kHeartbeat, [this](const Request& req, Response& res,
-                                                                const std::string& node) {
-               heartbeat(req, res, node);
-             }));
+  http_.Post(
+      "/v1/heartbeat",
+      guarded(Route::kHeartbeat, [this](const Request& req, Response& res, const std::string& node,
+                                        RequestFaults&) { heartbeat(req, res, node); }));
   return {};
 }
 
@@ -262,14 +333,23 @@ int serve(const ServeOptions& opts, FaultPlan faults) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // a peer that went away is an error on write, not a signal
 
   if (auto token = read_secret_file(opts.token_file); !token) {
     spdlog::error("{}", token.error().message);
     return 1;
   }
+  if (auto st = check_tls_options(opts); !st) {
+    spdlog::error("{}", st.error().message);
+    return 1;
+  }
   ExchangeServer server(opts, std::move(faults));
   if (auto st = server.setup(); !st) {
     spdlog::error("{}", st.error().message);
+    return 1;
+  }
+  if (!server.http().is_valid()) {
+    spdlog::error("cannot serve TLS: OpenSSL refused --tls-cert, --tls-key or --client-ca");
     return 1;
   }
   auto& http = server.http();

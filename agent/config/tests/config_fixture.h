@@ -17,8 +17,10 @@ namespace fs = std::filesystem;
 inline constexpr const char* kToken = "s3cr3t-T0KEN-value";
 inline constexpr const char* kPassword = "pa55-W0RD-value";
 
+// Mode 0600, as secret files must be (the loader refuses ones other users can read).
 inline void write(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
 }
 
 inline std::string replace_all(std::string s, const std::string& from, const std::string& to) {

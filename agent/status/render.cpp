@@ -1,0 +1,405 @@
+#include "agent/status/render.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <sstream>
+
+#include "adapters/base/clock.h"
+
+namespace fep::status {
+namespace {
+
+using nlohmann::ordered_json;
+using std::chrono::system_clock;
+
+template <class T>
+ordered_json opt(const std::optional<T>& v) {
+  return v ? ordered_json(*v) : ordered_json(nullptr);
+}
+
+std::string dump(const ordered_json& j) {
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& id) {
+  return std::find(list.begin(), list.end(), id) != list.end();
+}
+
+int digits(std::string_view s, size_t pos, size_t n, bool& ok) {
+  int value = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') {
+      ok = false;
+      return 0;
+    }
+    value = value * 10 + (s[i] - '0');
+  }
+  return value;
+}
+
+ordered_json batch_json(const BatchEntry& b) {
+  return {{"batch_id", b.batch_id},
+          {"seq", b.seq},
+          {"mode", b.mode},
+          {"state", b.state},
+          {"rows", b.rows},
+          {"deleted", b.deleted},
+          {"error_code", opt(b.error_code)},
+          {"error_message", opt(b.error_message)},
+          {"outcome_at", opt(b.outcome_at)},
+          {"updated_at", b.updated_at}};
+}
+
+ordered_json event_json(const store::Event& e) {
+  return {{"id", e.id},
+          {"at", e.at},
+          {"level", e.level},
+          {"resource_id", opt(e.resource_id)},
+          {"batch_id", opt(e.batch_id)},
+          {"message", e.message}};
+}
+
+ordered_json resource_json(const ResourceEntry& r, const View& v) {
+  const auto& s = r.row.subscription;
+  const bool running = contains(v.live.running, s.resource_id);
+  ordered_json action = nullptr;
+  if (auto a = action_for(r)) {
+    action = {{"code", a->code},
+              {"command", a->command.empty() ? ordered_json(nullptr) : ordered_json(a->command)}};
+    if (a->code == "unblock" && !v.state_dir.empty())
+      action["rejected_dir"] = v.state_dir + "/rejected/";
+  }
+  ordered_json last_rejected = nullptr;
+  if (r.last_rejected) last_rejected = batch_json(*r.last_rejected);
+  auto next = v.live.next_run_at.find(s.resource_id);
+  return {{"resource_id", s.resource_id},
+          {"name", s.name},
+          {"kind", s.kind},
+          {"provider", s.provider},
+          {"subscription", s.status},
+          {"state", r.known ? r.row.state : "unknown"},
+          {"health", health_of(r, running)},
+          {"running", running},
+          {"last_seq", opt(r.row.last_seq)},
+          {"last_applied_at", opt(r.row.last_applied_at)},
+          {"rows_last_batch", r.row.rows},
+          {"rows_applied_total", r.counts.rows_applied},
+          {"rows_deleted_total", r.counts.rows_deleted},
+          {"batches",
+           {{"applied", r.counts.applied},
+            {"rejected", r.counts.rejected},
+            {"superseded", r.counts.superseded}}},
+          {"last_error", opt(r.row.last_error)},
+          {"last_rejected", last_rejected},
+          {"next_run_at",
+           next == v.live.next_run_at.end() ? ordered_json(nullptr) : ordered_json(next->second)},
+          {"action", action}};
+}
+
+ordered_json agent_json(const View& v) {
+  const int64_t now = system_clock::to_time_t(v.now);
+  auto started = parse_rfc3339(v.agent.started_at);
+  return {{"version", v.agent.version},
+          {"node", v.agent.node_id},
+          {"started_at",
+           v.agent.started_at.empty() ? ordered_json(nullptr) : ordered_json(v.agent.started_at)},
+          {"uptime_seconds",
+           started ? ordered_json(std::max<int64_t>(0, now - *started)) : ordered_json(nullptr)},
+          {"now", rfc3339(v.now)},
+          {"last_heartbeat_at", opt(v.live.last_heartbeat_at)},
+          {"running", v.live.running}};
+}
+
+// Prometheus label values: backslash, double quote and line feed escaped.
+std::string label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+class Metrics {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void sample(std::string_view name, const std::vector<std::pair<std::string, std::string>>& labels,
+              int64_t value) {
+    out_ << name;
+    if (!labels.empty()) {
+      out_ << '{';
+      for (size_t i = 0; i < labels.size(); ++i)
+        out_ << (i ? "," : "") << labels[i].first << "=\"" << label(labels[i].second) << '"';
+      out_ << '}';
+    }
+    out_ << ' ' << value << '\n';
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+}  // namespace
+
+std::string_view health_of(const ResourceEntry& r, bool running) {
+  if (!r.known) return "unknown";
+  const std::string& state = r.row.state;
+  if (state == store::kBlocked) return "blocked";
+  if (running || state == store::kSyncing) return "syncing";
+  if (state == store::kPaused || state == store::kError) return "attention";
+  if (r.row.subscription.status != "approved") return "attention";
+  return "ok";
+}
+
+std::optional<Action> action_for(const ResourceEntry& r) {
+  const auto& s = r.row.subscription;
+  if (!r.known) return Action{"first_sync", "fep-agent sync --now " + s.resource_id};
+  if (r.row.state == store::kBlocked)
+    return Action{"unblock", "fep-agent unblock " + s.resource_id};
+  if (s.status != "approved") return Action{"approve_subscription", ""};
+  if (r.row.state == store::kPaused) return Action{"check_target", ""};
+  if (r.row.state == store::kError) return Action{"see_error", ""};
+  return std::nullopt;
+}
+
+std::vector<ResourceEntry> shown_resources(const Snapshot& s, const LiveInfo& live) {
+  if (!live.configured) return s.resources;
+  std::vector<ResourceEntry> out;
+  for (const auto& id : *live.configured) {
+    auto it = std::find_if(s.resources.begin(), s.resources.end(), [&](const ResourceEntry& r) {
+      return r.row.subscription.resource_id == id;
+    });
+    if (it != s.resources.end()) {
+      out.push_back(*it);
+    } else {
+      ResourceEntry unknown;
+      unknown.known = false;
+      unknown.row.subscription.resource_id = id;
+      unknown.row.state = "unknown";
+      out.push_back(std::move(unknown));
+    }
+  }
+  return out;
+}
+
+std::optional<int64_t> parse_rfc3339(std::string_view s) {
+  using namespace std::chrono;
+  bool ok = true;
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
+    return std::nullopt;
+  const int y = digits(s, 0, 4, ok), mo = digits(s, 5, 2, ok), d = digits(s, 8, 2, ok);
+  const int h = digits(s, 11, 2, ok), mi = digits(s, 14, 2, ok), se = digits(s, 17, 2, ok);
+  if (!ok) return std::nullopt;
+  size_t pos = 19;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+  }
+  if (pos >= s.size()) return std::nullopt;
+  int64_t offset = 0;
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    if (pos + 6 != s.size() || s[pos + 3] != ':') return std::nullopt;
+    const int oh = digits(s, pos + 1, 2, ok), om = digits(s, pos + 4, 2, ok);
+    if (!ok || oh > 23 || om > 59) return std::nullopt;
+    offset = (s[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  const int64_t days_since = sys_days(ymd).time_since_epoch().count();
+  return days_since * 86400 + h * 3600 + mi * 60 + se - offset;
+}
+
+std::string local_date(system_clock::time_point now, int days_back) {
+  using namespace std::chrono;
+  std::time_t secs = system_clock::to_time_t(now);
+  std::tm local{};
+  localtime_r(&secs, &local);
+  const year_month_day today{year{local.tm_year + 1900},
+                             month{static_cast<unsigned>(local.tm_mon + 1)},
+                             day{static_cast<unsigned>(local.tm_mday)}};
+  const year_month_day then{sys_days(today) - days{days_back}};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(then.year()),
+                static_cast<unsigned>(then.month()), static_cast<unsigned>(then.day()));
+  return buf;
+}
+
+std::string status_json(const View& v, const std::optional<std::string>& db_error) {
+  const auto resources = shown_resources(v.snapshot, v.live);
+  ordered_json list = ordered_json::array();
+  std::map<std::string, int64_t> by_health{
+      {"ok", 0}, {"syncing", 0}, {"attention", 0}, {"blocked", 0}, {"unknown", 0}};
+  for (const auto& r : resources) {
+    list.push_back(resource_json(r, v));
+    ++by_health[list.back()["health"].get<std::string>()];
+  }
+  ordered_json summary{{"resources", resources.size()}};
+  for (const char* h : {"ok", "syncing", "attention", "blocked", "unknown"})
+    summary[h] = by_health[h];
+  summary["receipts_pending"] = v.snapshot.receipts_pending;
+  summary["receipts_refused"] = v.snapshot.receipts_refused;
+
+  ordered_json receipts = ordered_json::array();
+  for (const auto& e : v.snapshot.receipts)
+    receipts.push_back({{"receipt_id", e.receipt_id},
+                        {"batch_id", e.batch_id},
+                        {"resource_id", e.resource_id},
+                        {"state", e.state},
+                        {"attempts", e.attempts},
+                        {"last_http_status", opt(e.last_http_status)},
+                        {"last_error", opt(e.last_error)},
+                        {"created_at", e.created_at}});
+
+  // Every day of the chart, zeros included, oldest first.
+  ordered_json days = ordered_json::array();
+  for (int back = kChartDays - 1; back >= 0; --back) {
+    const std::string date = local_date(v.now, back);
+    auto it = std::find_if(v.snapshot.rows_per_day.begin(), v.snapshot.rows_per_day.end(),
+                           [&](const DayRows& d) { return d.date == date; });
+    const bool found = it != v.snapshot.rows_per_day.end();
+    days.push_back(
+        {{"date", date}, {"rows", found ? it->rows : 0}, {"batches", found ? it->batches : 0}});
+  }
+  ordered_json events = ordered_json::array();
+  for (const auto& e : v.snapshot.recent_events) events.push_back(event_json(e));
+
+  ordered_json out{{"agent", agent_json(v)},
+                   {"state_database",
+                    {{"ok", !db_error},
+                     {"error", opt(db_error)},
+                     {"schema_version",
+                      db_error ? ordered_json(nullptr) : ordered_json(v.snapshot.schema_version)}}},
+                   {"summary", summary},
+                   {"resources", list},
+                   {"receipts", receipts},
+                   {"rows_per_day", days},
+                   {"events", events}};
+  return dump(out);
+}
+
+std::string resources_json(const View& v) {
+  ordered_json list = ordered_json::array();
+  for (const auto& r : shown_resources(v.snapshot, v.live)) list.push_back(resource_json(r, v));
+  return dump({{"resources", list}});
+}
+
+std::string batches_json(const std::string& resource_id, const std::vector<BatchEntry>& batches) {
+  ordered_json list = ordered_json::array();
+  for (const auto& b : batches) list.push_back(batch_json(b));
+  return dump({{"resource_id", resource_id}, {"batches", list}});
+}
+
+std::string events_json(const std::vector<store::Event>& events) {
+  ordered_json list = ordered_json::array();
+  for (const auto& e : events) list.push_back(event_json(e));
+  return dump({{"events", list}});
+}
+
+std::string error_json(std::string_view code, std::string_view message) {
+  return dump({{"error", {{"code", code}, {"message", message}}}});
+}
+
+std::string metrics_text(const View& v, bool db_ok) {
+  Metrics m;
+  m.family("fep_up", "gauge", "1 while the agent answers.");
+  m.sample("fep_up", {}, 1);
+  m.family("fep_info", "gauge", "The agent's version and node id (always 1).");
+  m.sample("fep_info", {{"version", v.agent.version}, {"node", v.agent.node_id}}, 1);
+  if (auto started = parse_rfc3339(v.agent.started_at)) {
+    m.family("fep_start_time_seconds", "gauge", "When the agent started, seconds since the epoch.");
+    m.sample("fep_start_time_seconds", {}, *started);
+  }
+  if (v.live.last_heartbeat_at)
+    if (auto beat = parse_rfc3339(*v.live.last_heartbeat_at)) {
+      m.family("fep_last_heartbeat_timestamp_seconds", "gauge",
+               "When the exchange last accepted a heartbeat, seconds since the epoch.");
+      m.sample("fep_last_heartbeat_timestamp_seconds", {}, *beat);
+    }
+  m.family("fep_state_database_up", "gauge",
+           "1 when the status endpoint could read the state database.");
+  m.sample("fep_state_database_up", {}, db_ok ? 1 : 0);
+  if (!db_ok) return m.str();
+
+  const auto resources = shown_resources(v.snapshot, v.live);
+  auto each = [&](std::string_view name, auto value) {
+    for (const auto& r : resources) {
+      auto x = value(r);
+      if (x) m.sample(name, {{"resource", r.row.subscription.resource_id}}, *x);
+    }
+  };
+  m.family("fep_resource_info", "gauge", "A resource's name, kind and subscription (always 1).");
+  for (const auto& r : resources) {
+    const auto& s = r.row.subscription;
+    m.sample("fep_resource_info",
+             {{"resource", s.resource_id},
+              {"name", s.name},
+              {"kind", s.kind},
+              {"subscription", s.status}},
+             1);
+  }
+  m.family("fep_resource_state", "gauge",
+           "1 for the resource's current state (idle, syncing, paused, error, blocked).");
+  for (const auto& r : resources)
+    for (std::string_view state :
+         {store::kIdle, store::kSyncing, store::kPaused, store::kError, store::kBlocked})
+      m.sample("fep_resource_state",
+               {{"resource", r.row.subscription.resource_id}, {"state", std::string(state)}},
+               r.known && r.row.state == state ? 1 : 0);
+  m.family("fep_batches_total", "counter", "Batches with an outcome, by status.");
+  for (const auto& r : resources)
+    for (auto [status, count] :
+         {std::pair{"applied", r.counts.applied}, std::pair{"rejected", r.counts.rejected},
+          std::pair{"superseded", r.counts.superseded}})
+      m.sample("fep_batches_total",
+               {{"resource", r.row.subscription.resource_id}, {"status", status}}, count);
+  m.family("fep_rows_applied_total", "counter", "Rows written by applied batches.");
+  each("fep_rows_applied_total",
+       [](const ResourceEntry& r) { return std::optional<int64_t>(r.counts.rows_applied); });
+  m.family("fep_rows_deleted_total", "counter", "Rows deleted by applied batches.");
+  each("fep_rows_deleted_total",
+       [](const ResourceEntry& r) { return std::optional<int64_t>(r.counts.rows_deleted); });
+  m.family("fep_resource_last_seq", "gauge",
+           "The seq of the resource's last batch with an outcome.");
+  each("fep_resource_last_seq", [](const ResourceEntry& r) { return r.row.last_seq; });
+  m.family("fep_resource_last_success_timestamp_seconds", "gauge",
+           "When the resource's last batch was applied, seconds since the epoch.");
+  each("fep_resource_last_success_timestamp_seconds", [](const ResourceEntry& r) {
+    return r.row.last_applied_at ? parse_rfc3339(*r.row.last_applied_at) : std::nullopt;
+  });
+  if (!v.live.next_run_at.empty()) {
+    m.family("fep_resource_next_run_timestamp_seconds", "gauge",
+             "When the daemon next syncs the resource, seconds since the epoch.");
+    each("fep_resource_next_run_timestamp_seconds", [&](const ResourceEntry& r) {
+      auto it = v.live.next_run_at.find(r.row.subscription.resource_id);
+      return it == v.live.next_run_at.end() ? std::nullopt : parse_rfc3339(it->second);
+    });
+  }
+  m.family("fep_receipts_pending", "gauge", "Receipts waiting to be delivered to the exchange.");
+  m.sample("fep_receipts_pending", {}, v.snapshot.receipts_pending);
+  m.family("fep_receipts_refused", "gauge", "Receipts the exchange refused.");
+  m.sample("fep_receipts_refused", {}, v.snapshot.receipts_refused);
+  return m.str();
+}
+
+}  // namespace fep::status

@@ -1,0 +1,51 @@
+// The status endpoint's answers, rendered from a snapshot: JSON for /api/v1/... and the
+// Prometheus text format for /metrics. Pure functions: the tests call them directly.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/status/status_model.h"
+
+namespace fep::status {
+
+// What an operator should do about a resource; `command` when one command does it.
+struct Action {
+  std::string code;  // unblock | approve_subscription | check_target | see_error | first_sync
+  std::string command;
+};
+
+// ok | syncing | attention | blocked | unknown (the dashboard's green, blue, amber, red, grey).
+std::string_view health_of(const ResourceEntry& r, bool running);
+std::optional<Action> action_for(const ResourceEntry& r);
+
+// The resources to show: the configured ones in configuration order when the agent says which
+// (a configured resource the database does not know yet is shown as unknown), else all.
+std::vector<ResourceEntry> shown_resources(const Snapshot& s, const LiveInfo& live);
+
+// Seconds since the epoch of an RFC 3339 time stamp (2026-11-20T02:03:11+08:00, ...Z, with or
+// without fractional seconds); nullopt when it is not one.
+std::optional<int64_t> parse_rfc3339(std::string_view text);
+// The local date (YYYY-MM-DD) `days_back` days before `now`.
+std::string local_date(std::chrono::system_clock::time_point now, int days_back = 0);
+
+inline constexpr int kChartDays = 30;
+inline constexpr int kStatusEvents = 20;
+
+// GET /api/v1/status: the agent, a summary, every shown resource, receipts needing a look,
+// rows applied per day (the last kChartDays days, zeros included) and recent events.
+// `db_error`: the state database could not be read (the snapshot is then empty).
+std::string status_json(const View& v, const std::optional<std::string>& db_error = std::nullopt);
+std::string resources_json(const View& v);
+std::string batches_json(const std::string& resource_id, const std::vector<BatchEntry>& batches);
+std::string events_json(const std::vector<store::Event>& events);
+std::string error_json(std::string_view code, std::string_view message);
+
+// GET /metrics, Prometheus text exposition format 0.0.4.
+std::string metrics_text(const View& v, bool db_ok = true);
+
+}  // namespace fep::status

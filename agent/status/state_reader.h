@@ -1,0 +1,43 @@
+// A read-only connection to the agent's state database, for the status endpoint. It never
+// writes, never creates the file, and reads each answer in one short read transaction: in WAL
+// mode a reader never blocks the syncs that write.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/base/expected.h"
+#include "agent/status/status_model.h"
+#include "agent/store/sqlite_db.h"
+
+namespace fep::status {
+
+class StateReader {
+ public:
+  // Opens `state_db` read-only (SQLITE_OPEN_READONLY; a busy timeout for the brief moments a
+  // checkpoint holds a lock). Fails when the file is missing or has no schema yet.
+  static Expected<StateReader> open(const std::filesystem::path& state_db);
+
+  // Resources, batch counts, receipts, rows per day (outcomes on or after `since_date`,
+  // YYYY-MM-DD) and the newest `events` events, from one consistent read.
+  Expected<Snapshot> snapshot(const std::string& since_date, int events);
+
+  // A resource's newest batches (by seq, newest first); nullopt when the resource is unknown.
+  Expected<std::optional<std::vector<BatchEntry>>> batches(const std::string& resource_id,
+                                                           int limit);
+  Expected<std::vector<store::Event>> events(int limit);
+
+ private:
+  explicit StateReader(sqlite3* db) : db_(db) {}
+  template <class F>
+  Status query(const char* sql, const std::vector<store::SqlValue>& params, F&& on_row);
+  Status read_snapshot(Snapshot& out, const std::string& since_date, int events);
+
+  std::unique_ptr<sqlite3, store::Sqlite3Close> db_;
+};
+
+}  // namespace fep::status
