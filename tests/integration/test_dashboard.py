@@ -162,12 +162,8 @@ class DashboardTest(unittest.TestCase):
             harness.wait_until(lambda: answers(cls.daemon_base), timeout=10,
                                what="the daemon's status endpoint")
         except harness.HarnessError:
-            if "status page" in cls.daemon_log():
-                raise harness.HarnessError("the daemon's status endpoint does not answer:\n" +
-                                           cls.daemon_log())
-            # Not wired into the daemon yet: only fep-status-serve serves.
-            print("note: fep-agent run does not serve status.listen; testing fep-status-serve")
-            cls.daemon_base = None
+            raise harness.HarnessError("the daemon's status endpoint does not answer:\n" +
+                                       cls.daemon_log())
 
         # fep-status-serve over the same database, read-only, while the daemon writes.
         serve = subprocess.Popen(
@@ -178,7 +174,7 @@ class DashboardTest(unittest.TestCase):
         line = serve.stdout.readline().strip()
         assert line.startswith("listening on 127.0.0.1:"), line
         cls.serve_base = "http://" + line[len("listening on "):]
-        cls.base = cls.daemon_base or cls.serve_base
+        cls.base = cls.daemon_base
 
     @classmethod
     def daemon_log(cls):
@@ -221,8 +217,6 @@ class DashboardTest(unittest.TestCase):
         self.assertTrue(events)
 
     def test_both_endpoints_read_the_same_state(self):
-        if not self.daemon_base:
-            self.skipTest("fep-agent run does not serve status.listen yet")
         ids = lambda base: sorted(r["resource_id"] for r in
                                   self.get_json("/api/v1/resources", base)["resources"])
         self.assertEqual(ids(self.daemon_base), ids(self.serve_base))
