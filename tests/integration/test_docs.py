@@ -39,6 +39,18 @@ class DocsTest(unittest.TestCase):
 
                 text = re.sub(r"(?m)^(\s*(?:token_file|password_file):\s*)(\S+)", substitute,
                               text)
+                # Certificate and key files are checked for their PEM form only.
+                pems = {"ca_file": "CERTIFICATE", "client_cert": "CERTIFICATE",
+                        "client_key": "PRIVATE KEY"}
+
+                def pem(match):
+                    path = Path(tmp) / f"{match.group(2)}.pem"
+                    kind = pems[match.group(2)]
+                    path.write_text(f"-----BEGIN {kind}-----\nAA==\n-----END {kind}-----\n")
+                    path.chmod(0o600)
+                    return match.group(1) + str(path)
+
+                text = re.sub(r"(?m)^(\s*(ca_file|client_cert|client_key):\s*)(\S+)", pem, text)
                 active = "\n".join(line.split("#")[0] for line in text.splitlines())
                 self.assertNotIn("/etc/fep-agent/", active)
                 config = Path(tmp) / sample.name
