@@ -10,37 +10,14 @@
 #include "adapters/base/clock.h"
 #include "adapters/base/files.h"
 #include "agent/exchange/exchange_client.h"
+#include "agent/exchange/tests/loopback_server.h"
 
 using namespace fep;
 
 namespace {
 
-struct Server {
-  httplib::Server http;
-  int port = 0;
-  std::thread thread;
-  Server() = default;
-  void start() {
-    port = http.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { http.listen_after_bind(); });
-  }
-  ~Server() {
-    http.stop();
-    if (thread.joinable()) thread.join();
-  }
-};
-
-Config config_for(int port) {
-  Config c;
-  c.node.id = "N-1";
-  c.exchange.url = "http://127.0.0.1:" + std::to_string(port);
-  c.exchange.token = "tok";
-  c.exchange.allow_insecure_http = true;
-  c.exchange.max_attempts = 3;
-  c.exchange.retry_base = std::chrono::milliseconds(10);
-  c.exchange.retry_cap = std::chrono::milliseconds(50);
-  return c;
-}
+using Server = fep::testing::LoopbackServer;
+using fep::testing::config_for;
 
 }  // namespace
 
