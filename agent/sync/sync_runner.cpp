@@ -188,6 +188,8 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
         note_error(summary, resource.id, st.error().message);
         return;
       }
+      std::error_code ec;  // an earlier run's prefetch may have left its payload
+      std::filesystem::remove(spool_path(b.batch_id), ec);
       ++summary.superseded;
       continue;
     }
