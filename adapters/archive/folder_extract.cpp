@@ -1,5 +1,7 @@
 #include "adapters/archive/folder_extract.h"
 
+#include "adapters/base/utf8.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -43,42 +45,6 @@ std::string printable(std::string_view name) {
   }
   if (name.size() > 300) out += "...";
   return out;
-}
-
-// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int n = 0;
-    uint32_t cp = 0;
-    if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + static_cast<size_t>(n) >= s.size()) return false;
-    for (int k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += static_cast<size_t>(n) + 1;
-  }
-  return true;
 }
 
 struct ReadFree {
@@ -413,7 +379,7 @@ Expected<ExtractResult, ExtractError> extract_here(int payload_fd, int dest_fd,
 Expected<std::string> safe_relative_path(std::string_view name) {
   const auto quoted = [&] { return "\"" + printable(name) + "\""; };
   if (name.empty()) return fail("with an empty name");
-  if (!valid_utf8(name)) return fail(quoted() + " is not valid UTF-8");
+  if (!is_valid_utf8(name)) return fail(quoted() + " is not valid UTF-8");
   for (unsigned char c : name)
     if (c < 0x20 || c == 0x7f) return fail(quoted() + " has a control character in its name");
   if (name.front() == '/' || name.front() == '\\') return fail(quoted() + " is an absolute path");

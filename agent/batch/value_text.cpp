@@ -1,5 +1,7 @@
 #include "agent/batch/value_text.h"
 
+#include "adapters/base/utf8.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -8,26 +10,6 @@ namespace fep::value_text {
 namespace {
 
 constexpr size_t kQuoteMax = 40;  // code points of a value shown in a message
-
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid (overlong forms,
-// surrogates and code points above U+10FFFF included).
-size_t utf8_seq(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  size_t n = c >= 0xC2 && c <= 0xDF   ? 2
-             : c >= 0xE0 && c <= 0xEF ? 3
-             : c >= 0xF0 && c <= 0xF4 ? 4
-                                      : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((b(k) & 0xC0) != 0x80) return 0;
-  if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
-  if (c == 0xED && b(1) > 0x9F) return 0;  // surrogate
-  if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
-  if (c == 0xF4 && b(1) > 0x8F) return 0;  // above U+10FFFF
-  return n;
-}
 
 bool two_digits(std::string_view s, size_t at, int max, int& out) {
   if (at + 2 > s.size() || !all_digits(s.substr(at, 2))) return false;
@@ -60,7 +42,7 @@ std::string quote(std::string_view v) {
       r += "...";
       break;
     }
-    size_t n = utf8_seq(v, i);
+    size_t n = utf8_sequence_length(v, i);
     auto c = static_cast<unsigned char>(v[i]);
     if (n == 0 || c < 0x20 || c == 0x7F) {
       r += "\\x";
@@ -78,7 +60,7 @@ std::string quote(std::string_view v) {
 Expected<size_t> utf8_length(std::string_view s) {
   size_t points = 0;
   for (size_t i = 0; i < s.size(); ++points) {
-    size_t n = utf8_seq(s, i);
+    size_t n = utf8_sequence_length(s, i);
     if (n == 0) return fail("invalid UTF-8 at byte " + std::to_string(i) + " of the value");
     i += n;
   }

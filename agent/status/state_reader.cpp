@@ -1,8 +1,6 @@
 #include "agent/status/state_reader.h"
 
 #include <map>
-#include <type_traits>
-#include <variant>
 
 namespace fep::status {
 namespace {
@@ -10,24 +8,20 @@ namespace {
 using store::Row;
 using store::SqlValue;
 
-constexpr int kBusyTimeoutMs = 2000;
-
 // Ends a read transaction however the reading ends.
 class ReadTransaction {
  public:
-  explicit ReadTransaction(sqlite3* db) : db_(db) {
-    ok_ = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK;
-  }
+  explicit ReadTransaction(store::Database& db) : db_(db), begun_(db.exec("BEGIN")) {}
   ~ReadTransaction() {
-    if (ok_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    if (begun_) (void)db_.exec("COMMIT");
   }
   ReadTransaction(const ReadTransaction&) = delete;
   ReadTransaction& operator=(const ReadTransaction&) = delete;
-  bool ok() const { return ok_; }
+  const Status& begun() const { return begun_; }
 
  private:
-  sqlite3* db_;
-  bool ok_ = false;
+  store::Database& db_;
+  Status begun_;
 };
 
 BatchEntry batch_from(const Row& r) {
@@ -43,14 +37,9 @@ constexpr const char* kBatchColumns =
 }  // namespace
 
 Expected<StateReader> StateReader::open(const std::filesystem::path& state_db) {
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(state_db.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  StateReader reader(raw);
-  if (rc != SQLITE_OK)
-    return fail("cannot open the state database " + state_db.string() +
-                " read-only: " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  auto db = store::Database::open_read_only(state_db);
+  if (!db) return Unexpected{db.error()};
+  StateReader reader(std::move(db).value());
   int version = 0;
   if (auto st = reader.query("PRAGMA user_version", {},
                              [&](const Row& r) { version = static_cast<int>(r.integer(0)); });
@@ -62,40 +51,10 @@ Expected<StateReader> StateReader::open(const std::filesystem::path& state_db) {
   return reader;
 }
 
-template <class F>
-Status StateReader::query(const char* sql, const std::vector<SqlValue>& params, F&& on_row) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK)
-    return fail(std::string("state database: ") + sqlite3_errmsg(db_.get()));
-  std::unique_ptr<sqlite3_stmt, store::Sqlite3Finalize> stmt(raw);
-  for (size_t i = 0; i < params.size(); ++i) {
-    const int idx = static_cast<int>(i + 1);
-    const int rc = std::visit(
-        [&](const auto& v) -> int {
-          using V = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<V, std::nullptr_t>)
-            return sqlite3_bind_null(raw, idx);
-          else if constexpr (std::is_same_v<V, int64_t>)
-            return sqlite3_bind_int64(raw, idx, v);
-          else
-            return sqlite3_bind_text(raw, idx, v.data(), static_cast<int>(v.size()),
-                                     SQLITE_TRANSIENT);
-        },
-        params[i]);
-    if (rc != SQLITE_OK) return fail(std::string("state database: ") + sqlite3_errmsg(db_.get()));
-  }
-  for (;;) {
-    const int rc = sqlite3_step(raw);
-    if (rc == SQLITE_DONE) return {};
-    if (rc != SQLITE_ROW) return fail(std::string("state database: ") + sqlite3_errmsg(db_.get()));
-    on_row(Row(raw));
-  }
-}
-
 Expected<Snapshot> StateReader::snapshot(const std::string& since_date, int events) {
   Snapshot out;
-  ReadTransaction tx(db_.get());
-  if (!tx.ok()) return fail(std::string("state database: ") + sqlite3_errmsg(db_.get()));
+  ReadTransaction tx(db_);
+  if (!tx.begun()) return Unexpected{tx.begun().error()};
   if (auto st = read_snapshot(out, since_date, events); !st) return Unexpected{st.error()};
   return out;
 }
@@ -190,8 +149,8 @@ Status StateReader::read_snapshot(Snapshot& out, const std::string& since_date, 
 
 Expected<std::optional<std::vector<BatchEntry>>> StateReader::batches(
     const std::string& resource_id, int limit) {
-  ReadTransaction tx(db_.get());
-  if (!tx.ok()) return fail(std::string("state database: ") + sqlite3_errmsg(db_.get()));
+  ReadTransaction tx(db_);
+  if (!tx.begun()) return Unexpected{tx.begun().error()};
   bool known = false;
   auto st = query("SELECT 1 FROM resources WHERE resource_id = ?", {resource_id},
                   [&](const Row&) { known = true; });

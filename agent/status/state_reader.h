@@ -18,8 +18,9 @@ namespace fep::status {
 
 class StateReader {
  public:
-  // Opens `state_db` read-only (SQLITE_OPEN_READONLY; a busy timeout for the brief moments a
-  // checkpoint holds a lock). Fails when the file is missing or has no schema yet.
+  // Opens `state_db` read-only (store::Database::open_read_only, with its busy timeout for
+  // the brief moments a checkpoint holds a lock). Fails when the file is missing or has no schema
+  // yet.
   static Expected<StateReader> open(const std::filesystem::path& state_db);
 
   // Resources, batch counts, receipts, rows per day (outcomes on or after `since_date`,
@@ -32,12 +33,14 @@ class StateReader {
   Expected<std::vector<store::Event>> events(int limit);
 
  private:
-  explicit StateReader(sqlite3* db) : db_(db) {}
+  explicit StateReader(store::Database db) : db_(std::move(db)) {}
   template <class F>
-  Status query(const char* sql, const std::vector<store::SqlValue>& params, F&& on_row);
+  Status query(const char* sql, const std::vector<store::SqlValue>& params, F&& on_row) {
+    return db_.query(sql, params, std::forward<F>(on_row));
+  }
   Status read_snapshot(Snapshot& out, const std::string& since_date, int events);
 
-  std::unique_ptr<sqlite3, store::Sqlite3Close> db_;
+  store::Database db_;
 };
 
 }  // namespace fep::status

@@ -19,18 +19,25 @@ std::optional<int64_t> Row::optional_integer(int col) const {
   return integer(col);
 }
 
-Expected<Database> Database::open(const std::filesystem::path& path) {
+Expected<Database> Database::open_with(const std::filesystem::path& path, int flags,
+                                       std::string_view how) {
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   Database db(raw);
   if (rc != SQLITE_OK)
-    return fail("cannot open state database " + path.string() + ": " +
+    return fail("cannot open state database " + path.string() + std::string(how) + ": " +
                 (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   // Another process (status while the daemon syncs) may hold the write lock briefly.
   sqlite3_busy_timeout(raw, 10000);
   return db;
+}
+
+Expected<Database> Database::open(const std::filesystem::path& path) {
+  return open_with(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "");
+}
+
+Expected<Database> Database::open_read_only(const std::filesystem::path& path) {
+  return open_with(path, SQLITE_OPEN_READONLY, " read-only");
 }
 
 Status Database::exec(const std::string& sql) {

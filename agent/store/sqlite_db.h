@@ -41,6 +41,8 @@ class Row {
 class Database {
  public:
   static Expected<Database> open(const std::filesystem::path& path);
+  // For readers beside the agent (the status page): never creates or writes the file.
+  static Expected<Database> open_read_only(const std::filesystem::path& path);
 
   // Runs statements without results (DDL, PRAGMA, BEGIN/COMMIT).
   Status exec(const std::string& sql);
@@ -54,6 +56,8 @@ class Database {
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
+  static Expected<Database> open_with(const std::filesystem::path& path, int flags,
+                                      std::string_view how);
   Expected<std::unique_ptr<sqlite3_stmt, Sqlite3Finalize>> prepare(
       const std::string& sql, const std::vector<SqlValue>& params);
   std::string error_text(const std::string& sql) const;

@@ -80,7 +80,7 @@ Status ensure_subscription(Store& store, const std::string& resource_id, const s
 
 Status begin(Store& store, const BatchOptions& opts, const std::string& kind, PendingBatch& out) {
   if (!is_valid_id(opts.resource_id)) return fail("invalid resource id " + opts.resource_id);
-  if (opts.created_at && !is_utf8(*opts.created_at)) return fail("--created-at is not UTF-8");
+  if (opts.created_at && !is_valid_utf8(*opts.created_at)) return fail("--created-at is not UTF-8");
   if (auto st = ensure_subscription(store, opts.resource_id, kind); !st) return st;
   auto seqs = store.seqs(opts.resource_id);
   if (!seqs) return Unexpected{seqs.error()};
@@ -216,7 +216,7 @@ Expected<std::string> publish_folder(Store& store, const FolderOptions& opts) {
   if (opts.batch.mode == "full" && !opts.deletes.empty())
     return fail("--delete is for incremental batches only");
   for (const auto& path : opts.deletes)
-    if (!is_utf8(path)) return fail("--delete " + path + " is not UTF-8");
+    if (!is_valid_utf8(path)) return fail("--delete " + path + " is not UTF-8");
   const std::string compression = opts.compression.value_or(opts.format == "zip" ? "none" : "gzip");
   auto signer = load_signer(opts.batch);
   if (!signer) return Unexpected{signer.error()};

@@ -49,39 +49,6 @@ nlohmann::ordered_json to_json(const BatchInfo& b) {
           {"size", b.size},         {"sha256", b.sha256}};
 }
 
-bool is_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t extra = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      if (c == 0xE0) lo = 0xA0;  // no overlong forms
-      if (c == 0xED) hi = 0x9F;  // no surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      if (c == 0xF0) lo = 0x90;  // no overlong forms
-      if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
-    } else {
-      return false;
-    }
-    if (s.size() - i <= extra) return false;
-    for (size_t k = 1; k <= extra; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 Expected<bool> path_exists(const fs::path& path) {
   std::error_code ec;
   const auto st = fs::status(path, ec);
@@ -153,7 +120,7 @@ Status Store::save_subscriptions(const std::vector<Subscription>& subs) const {
   for (const auto& s : subs) {
     for (const std::string* field :
          {&s.resource_id, &s.name, &s.kind, &s.provider, &s.share_type, &s.status})
-      if (!is_utf8(*field))
+      if (!is_valid_utf8(*field))
         return fail("subscription " + s.resource_id + ": \"" + *field + "\" is not UTF-8");
     list.push_back(to_json(s));
   }

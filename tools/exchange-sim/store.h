@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "adapters/base/expected.h"
+#include "adapters/base/utf8.h"
 
 namespace fep::sim {
 
@@ -54,10 +55,6 @@ struct BatchInfo {
 };
 
 nlohmann::ordered_json to_json(const BatchInfo& b);
-
-// Whether `s` is well-formed UTF-8: nlohmann::json::dump() throws on any other string, so text
-// from the command line is checked before it is stored.
-bool is_utf8(std::string_view s);
 
 // Filesystem queries that report errors instead of throwing. A missing path is not an error.
 Expected<bool> path_exists(const fs::path& path);

@@ -5,6 +5,7 @@
 #include "adapters/base/clock.h"
 #include "adapters/base/digest.h"
 #include "adapters/base/files.h"
+#include "adapters/base/utf8.h"
 
 using namespace fep;
 
@@ -45,4 +46,13 @@ TEST_CASE("sm3 of a known string (GB/T 32905 example)") {
   REQUIRE(h.available());
   h.update("abc");
   CHECK(h.hex_digest() == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+}
+
+TEST_CASE("strict UTF-8: overlong forms, surrogates and truncation are invalid") {
+  CHECK(is_valid_utf8("企业登记 😀 plain"));
+  CHECK_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));      // a surrogate
+  CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  CHECK_FALSE(is_valid_utf8("\xe4\xbc"));          // cut short
+  CHECK(utf8_sequence_length("中", 0) == 3);
 }
