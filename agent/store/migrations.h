@@ -60,6 +60,26 @@ CREATE TABLE events (
   message TEXT NOT NULL
 );
 )sql",
+    // 2: batch timings and sizes for history and lag, the operator's resync request, and the
+    // tamper-evident audit log (each entry carries the hash of the one before it).
+    R"sql(
+ALTER TABLE batches ADD COLUMN created_at TEXT;
+ALTER TABLE batches ADD COLUMN payload_bytes INTEGER;
+ALTER TABLE batches ADD COLUMN started_at TEXT;
+ALTER TABLE resources ADD COLUMN resync INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  resource_id TEXT,
+  batch_id TEXT,
+  detail TEXT NOT NULL,
+  alg TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+)sql",
 };
 
 }  // namespace fep::store
