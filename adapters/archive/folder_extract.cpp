@@ -30,17 +30,23 @@ Failure failure(ExtractError::Kind kind, std::string message) {
   return {ExtractError{kind, std::move(message)}};
 }
 
-// A name as it may be shown: control bytes escaped, long names cut.
+// A name as it may be shown: control bytes and bytes that are not UTF-8 escaped (the message
+// goes into receipts, the state database and JSON, which need valid UTF-8), long names cut.
 std::string printable(std::string_view name) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const auto shown = name.substr(0, 300);
   std::string out;
-  for (unsigned char c : name.substr(0, 300)) {
-    if (c < 0x20 || c == 0x7f) {
+  for (size_t i = 0; i < shown.size();) {
+    const auto c = static_cast<unsigned char>(shown[i]);
+    const size_t n = utf8_sequence_length(shown, i);
+    if (n == 0 || c < 0x20 || c == 0x7f) {
       out += "\\x";
       out += kHex[c >> 4];
       out += kHex[c & 15];
+      ++i;
     } else {
-      out += static_cast<char>(c);
+      out.append(shown.substr(i, n));
+      i += n;
     }
   }
   if (name.size() > 300) out += "...";
@@ -93,12 +99,15 @@ std::string error_of(::archive* a) {
   return s ? s : "unknown libarchive error";
 }
 
-// A failure of the writing side: a full or read-only disk waits; libarchive's own path
-// checks (which ours should make unreachable) still count as unsafe.
+// A failure of the writing side: a full, failing or read-only disk waits; libarchive's own
+// path checks (which ours should make unreachable) still count as unsafe.
 Failure write_failure(::archive* disk, const std::string& path) {
   const int e = archive_errno(disk);
-  const std::string what = error_of(disk);
-  if (e == ENOSPC || e == EDQUOT || e == EROFS)
+  std::string what = error_of(disk);
+  // libarchive says "Write failed" and keeps the cause in its errno.
+  if (e > 0 && what.find(std::strerror(e)) == std::string::npos)
+    what += ": " + std::string(std::strerror(e));
+  if (e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO)
     return failure(ExtractError::Kind::unavailable, "cannot write " + path + ": " + what);
   if (what.find("symlink") != std::string::npos || what.find("..") != std::string::npos ||
       what.find("bsolute") != std::string::npos)
@@ -288,7 +297,7 @@ class Extractor {
           return failure(ExtractError::Kind::io, errno_failure_text("cannot unlink " + dir));
       }
       if (::mkdir(dir.c_str(), opt_.dir_mode) != 0 && errno != EEXIST)
-        return failure(errno == ENOSPC || errno == EDQUOT || errno == EROFS
+        return failure(errno == ENOSPC || errno == EDQUOT || errno == EROFS || errno == EIO
                            ? ExtractError::Kind::unavailable
                            : ExtractError::Kind::io,
                        errno_failure_text("cannot create directory " + dir));

@@ -11,13 +11,19 @@ bool is_key(const TableSchema& schema, const std::string& column) {
          schema.primary_key.end();
 }
 
-// Appends one element of a PostgreSQL array literal: quoted, with '"' and '\' escaped.
+// Appends one element of a PostgreSQL array literal: quoted, with '"' and '\' escaped. Runs
+// without either are copied whole: most values have none.
 void append_element(std::string& out, std::string_view value) {
   out += '"';
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+  size_t from = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '"' && c != '\\') continue;
+    out.append(value.data() + from, i - from);
+    out += '\\';
+    from = i;  // the character itself goes with the next run
   }
+  out.append(value.data() + from, value.size() - from);
   out += '"';
 }
 
@@ -85,17 +91,25 @@ class PostgresDialect : public Dialect {
 
   std::unique_ptr<TableWriter> writer(odbc::Connection& connection,
                                       const TableSchema& schema) const override;
-  size_t chunk_rows() const override { return 20000; }
+  // Each chunk is a round trip, and on a busy machine every round trip waits for the server and
+  // then the agent to be scheduled; larger chunks cost the agent memory (a chunk is held queued,
+  // being built, being written and as array literals) and the server fresh pages for the
+  // arrays (20,000 rows: 40% of its time clearing pages).
+  size_t chunk_rows() const override { return 5000; }
   std::optional<std::string> current_schema_query() const override {
     return "SELECT current_schema()";
   }
 
-  // One statement per chunk: every column bound as one array parameter and unnested.
+  // One statement per chunk: every column bound as one array parameter and unnested. The
+  // arrays are unnested in the select list, not in FROM: equally long arrays advance in
+  // lockstep either way, but a set-returning function in FROM first stores its whole result
+  // in a tuplestore, which costs the server about a fifth more CPU per row.
   std::string unnest(const std::vector<Column>& columns) const {
-    std::string sql = "SELECT * FROM unnest(";
+    std::string sql = "SELECT ";
     for (size_t i = 0; i < columns.size(); ++i)
-      sql += (i > 0 ? ", " : "") + std::string("CAST(? AS ") + column_type(columns[i].type) + "[])";
-    return sql + ")";
+      sql += (i > 0 ? ", " : "") + std::string("unnest(CAST(? AS ") + column_type(columns[i].type) +
+             "[]))";
+    return sql;
   }
 
   std::string on_conflict(const TableSchema& schema) const {

@@ -1,5 +1,6 @@
 #include "adapters/dialects/writers.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace fep::sql {
@@ -62,37 +63,108 @@ class ArrayWriter final : public StatementWriter {
   }
 };
 
-class RowWriter final : public StatementWriter {
- public:
-  using StatementWriter::StatementWriter;
+// The parameters of rows [first, first + count) of a chunk, row after row.
+void row_params(const Chunk& rows, size_t first, size_t count, std::vector<odbc::Param>& out) {
+  out.clear();
+  for (size_t r = first; r < first + count; ++r)
+    for (const auto& col : rows)
+      out.push_back(col.is_null(r) ? odbc::Param::null_value()
+                                   : odbc::Param{col.kind(), col.value(r)});
+}
 
- protected:
-  WriteResult execute(odbc::Statement& stmt, const Chunk& rows) override {
+class MultiRowWriter final : public TableWriter {
+ public:
+  MultiRowWriter(odbc::Connection& connection, const TableSchema& schema,
+                 MultiRowStatements statements, size_t max_params)
+      : connection_(connection),
+        insert_(std::move(statements.insert), schema.columns.size()),
+        upsert_(std::move(statements.upsert), schema.columns.size()),
+        remove_(std::move(statements.remove), schema.primary_key.size()),
+        max_params_(max_params) {}
+
+  WriteResult insert(const Chunk& rows) override { return write(insert_, rows); }
+  WriteResult upsert(const Chunk& rows) override { return write(upsert_, rows); }
+  WriteResult remove(const Chunk& keys) override { return write(remove_, keys); }
+
+ private:
+  struct Operation {
+    Operation(std::function<std::string(size_t)> text, size_t width)
+        : sql(std::move(text)), columns(width) {}
+    std::function<std::string(size_t)> sql;
+    size_t columns;
+    // Prepared on first use: the full group size, the last smaller one, and one row.
+    std::unique_ptr<odbc::Statement> full, tail, single;
+    size_t tail_rows = 0;
+  };
+
+  size_t group_rows(const Operation& op) const {
+    return std::max<size_t>(1, max_params_ / std::max<size_t>(op.columns, 1));
+  }
+
+  Expected<odbc::Statement*, WriteError> statement(Operation& op, size_t rows) {
+    std::unique_ptr<odbc::Statement>* slot = &op.tail;
+    if (rows == 1)
+      slot = &op.single;
+    else if (rows == group_rows(op))
+      slot = &op.full;
+    else if (op.tail_rows != rows)
+      op.tail.reset();
+    if (!*slot) {
+      auto prepared = connection_.prepare(op.sql(rows));
+      if (!prepared) return Unexpected{WriteError{prepared.error(), std::nullopt}};
+      *slot = std::move(prepared).value();
+      if (slot == &op.tail) op.tail_rows = rows;
+    }
+    return slot->get();
+  }
+
+  WriteResult write(Operation& op, const Chunk& rows) {
     const size_t n = rows.empty() ? 0 : rows[0].rows();
-    std::vector<odbc::Param> params(rows.size());
-    for (size_t r = 0; r < n; ++r) {
-      for (size_t c = 0; c < rows.size(); ++c) {
-        const auto& col = rows[c];
-        params[c] =
-            col.is_null(r) ? odbc::Param::null_value() : odbc::Param{col.kind(), col.value(r)};
-      }
-      auto st = stmt.execute(params);
-      if (!st) return Unexpected{WriteError{std::move(st.error()), r}};
+    const size_t group = group_rows(op);
+    for (size_t first = 0; first < n; first += group) {
+      const size_t count = std::min(group, n - first);
+      auto stmt = statement(op, count);
+      if (!stmt) return Unexpected{stmt.error()};
+      row_params(rows, first, count, params_);
+      auto st = (*stmt)->execute(params_);
+      if (!st) return Unexpected{locate(op, rows, first, count, std::move(st.error()))};
     }
     return {};
   }
+
+  // A failed statement changes nothing, so the group's rows can be tried again one at a time:
+  // the first that fails is the one to name. When none does, the group's error stands.
+  WriteError locate(Operation& op, const Chunk& rows, size_t first, size_t count,
+                    odbc::DbError group_error) {
+    if (count == 1) return WriteError{std::move(group_error), first};
+    auto stmt = statement(op, 1);
+    if (!stmt) return WriteError{std::move(group_error), std::nullopt};
+    for (size_t r = first; r < first + count; ++r) {
+      row_params(rows, r, 1, params_);
+      auto st = (*stmt)->execute(params_);
+      if (!st) return WriteError{std::move(st.error()), r};
+    }
+    return WriteError{std::move(group_error), std::nullopt};
+  }
+
+  odbc::Connection& connection_;
+  Operation insert_, upsert_, remove_;
+  size_t max_params_;
+  std::vector<odbc::Param> params_;  // reused across executions
 };
 
 }  // namespace
 
+std::unique_ptr<TableWriter> make_multi_row_writer(odbc::Connection& connection,
+                                                   const TableSchema& schema,
+                                                   MultiRowStatements statements,
+                                                   size_t max_params) {
+  return std::make_unique<MultiRowWriter>(connection, schema, std::move(statements), max_params);
+}
+
 std::unique_ptr<TableWriter> make_array_writer(const Dialect& dialect, odbc::Connection& connection,
                                                const TableSchema& schema) {
   return std::make_unique<ArrayWriter>(dialect, connection, schema);
-}
-
-std::unique_ptr<TableWriter> make_row_writer(const Dialect& dialect, odbc::Connection& connection,
-                                             const TableSchema& schema) {
-  return std::make_unique<RowWriter>(dialect, connection, schema);
 }
 
 }  // namespace fep::sql

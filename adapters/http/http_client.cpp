@@ -28,6 +28,7 @@ struct Sink {
   Response* response = nullptr;
   std::FILE* file = nullptr;  // for downloads: 2xx bodies go here
   bool file_error = false;
+  int file_errno = 0;  // errno of the failed write, before curl's own calls can change it
   bool started = false;
 };
 
@@ -43,11 +44,13 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
         (std::fflush(sink->file) != 0 || ::ftruncate(::fileno(sink->file), 0) != 0 ||
          std::fseek(sink->file, 0, SEEK_SET) != 0)) {
       sink->file_error = true;
+      sink->file_errno = errno;
       return 0;
     }
     sink->started = true;
     if (std::fwrite(data, 1, n, sink->file) != n) {
       sink->file_error = true;
+      sink->file_errno = errno;
       return 0;  // aborts the transfer
     }
     return n;
@@ -121,7 +124,8 @@ namespace {
 
 HttpExpected<Response> perform(const ClientOptions& options, const std::string& method,
                                const std::string& url, const std::vector<std::string>& headers,
-                               const std::string* body, std::FILE* file) {
+                               const std::string* body, std::FILE* file,
+                               const std::string& file_name) {
   std::unique_ptr<CURL, CurlEasyCleanup> curl(curl_easy_init());
   if (!curl) return Unexpected{TransportError{"curl_easy_init failed", true}};
   std::unique_ptr<curl_slist, CurlSlistFree> list;
@@ -177,7 +181,7 @@ HttpExpected<Response> perform(const ClientOptions& options, const std::string& 
   CURLcode rc = curl_easy_perform(c);
   if (sink.file_error)
     return Unexpected{
-        TransportError{std::string("cannot write the download: ") + std::strerror(errno), true}};
+        TransportError{"cannot write " + file_name + ": " + std::strerror(sink.file_errno), true}};
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     TlsProblem tls = classify_tls(rc, detail);
@@ -200,12 +204,12 @@ HttpExpected<Response> perform(const ClientOptions& options, const std::string& 
 
 HttpExpected<Response> Client::get(const std::string& url,
                                    const std::vector<std::string>& headers) {
-  return perform(options_, "GET", url, headers, nullptr, nullptr);
+  return perform(options_, "GET", url, headers, nullptr, nullptr, "");
 }
 
 HttpExpected<Response> Client::post(const std::string& url, const std::vector<std::string>& headers,
                                     const std::string& body) {
-  return perform(options_, "POST", url, headers, &body, nullptr);
+  return perform(options_, "POST", url, headers, &body, nullptr, "");
 }
 
 HttpExpected<Response> Client::download(const std::string& url,
@@ -215,10 +219,12 @@ HttpExpected<Response> Client::download(const std::string& url,
   if (!f)
     return Unexpected{TransportError{
         "cannot open " + file.string() + " for writing: " + std::strerror(errno), true}};
-  auto result = perform(options_, "GET", url, headers, nullptr, f.get());
+  auto result = perform(options_, "GET", url, headers, nullptr, f.get(), file.string());
+  if (!result && result.error().local) return result;
   // A payload is only as durable as its last fsync; the caller checks size and digest anyway.
   if (std::fflush(f.get()) != 0)
-    return Unexpected{TransportError{"cannot write " + file.string(), true}};
+    return Unexpected{
+        TransportError{"cannot write " + file.string() + ": " + std::strerror(errno), true}};
   return result;
 }
 

@@ -5,6 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 
 #include <iostream>
 #include <memory>
@@ -12,6 +17,7 @@
 
 #include "adapters/base/files.h"
 #include "adapters/base/shutdown.h"
+#include "agent/app/progress_view.h"
 #include "agent/app/status_view.h"
 #include "agent/daemon/control_socket.h"
 #include "agent/exchange/exchange_client.h"
@@ -25,6 +31,75 @@ namespace {
 Expected<store::StateStore> open_store(const Config& config) {
   if (auto st = ensure_directory(config.state_dir); !st) return Unexpected{st.error()};
   return store::StateStore::open(config.state_dir / "state.db");
+}
+
+// Redraws the batches at hand on one terminal line (stderr) five times a second.
+class ProgressDisplay {
+ public:
+  ProgressDisplay(const Config& config, const ProgressBoard& board)
+      : config_(config), board_(board), thread_([this] { draw(); }) {}
+  ~ProgressDisplay() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void draw() {
+    std::unique_lock lock(mutex_);
+    bool shown = false;
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return done_; })) {
+      std::string line;
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& p : board_.snapshot()) {
+        const ResourceConfig* r = config_.find_resource(p.resource_id);
+        const TargetConfig* t = r ? config_.find_target(r->target) : nullptr;
+        line +=
+            (line.empty() ? "" : " | ") + progress_line(p, now, t && t->type == TargetType::folder);
+      }
+      if (line.empty() && !shown) continue;
+      std::cerr << "\r\x1b[K" << line << std::flush;
+      shown = !line.empty();
+    }
+    if (shown) std::cerr << "\r\x1b[K" << std::flush;
+  }
+
+  const Config& config_;
+  const ProgressBoard& board_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// What a running daemon is downloading or applying now; nothing when no daemon answers.
+std::vector<BatchProgress> daemon_progress(const Config& config) {
+  std::vector<BatchProgress> out;
+  const auto socket = daemon::control_socket_path(config.daemon.control_socket, config.state_dir);
+  auto reply = daemon::control_request(socket, "progress");
+  if (!reply) return out;
+  auto doc = nlohmann::json::parse(*reply, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("progress") || !doc["progress"].is_array()) return out;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& p : doc["progress"]) {
+    if (!p.is_object()) continue;
+    BatchProgress b;
+    b.resource_id = p.value("resource_id", "");
+    b.batch_id = p.value("batch_id", "");
+    b.seq = p.value("seq", int64_t{0});
+    b.phase = p.value("phase", "");
+    b.bytes_done = p.value("bytes_done", int64_t{0});
+    b.bytes_total = p.value("bytes_total", int64_t{0});
+    b.items_done = p.value("items_done", int64_t{0});
+    b.items_total = p.value("items_total", int64_t{0});
+    b.phase_started = now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(p.value("elapsed_seconds", 0.0)));
+    out.push_back(std::move(b));
+  }
+  return out;
 }
 
 }  // namespace
@@ -67,12 +142,17 @@ int run_sync_once(const Config& config, const std::optional<std::string>& resour
     }
   }).detach();
   ExchangeClient exchange(config, stop);
-  SyncRunner runner(config, *store, exchange, stop);
+  ProgressBoard board;
+  std::optional<ProgressDisplay> display;
+  if (isatty(STDERR_FILENO) == 1) display.emplace(config, board);
+  SyncRunner runner(config, *store, exchange, stop, &board);
   auto summary = runner.run_once(resource);
+  display.reset();
   spdlog::info(
-      "sync done: {} applied, {} rejected, {} superseded, {} receipts delivered, {} refused{}",
-      summary.applied, summary.rejected, summary.superseded, summary.receipts_delivered,
-      summary.receipts_refused,
+      "sync done: {} applied, {} rejected, {} held, {} superseded, {} receipts delivered, {} "
+      "refused{}",
+      summary.applied, summary.rejected, summary.held, summary.superseded,
+      summary.receipts_delivered, summary.receipts_refused,
       summary.blocked ? "; a resource is blocked (see fep-agent status)" : "");
   return summary.exit_code();
 }
@@ -128,6 +208,14 @@ int run_unblock(const Config& config, const std::string& resource) {
     std::cerr << "fep-agent: " << store.error().message << "\n";
     return 1;
   }
+  auto blocking = store->blocking_batch(resource);
+  if (blocking && *blocking && (*blocking)->state == "failed") {
+    std::cerr << "fep-agent: " << resource << " is blocked by batch " << (*blocking)->batch_id
+              << ", which the target refused and which has no receipt yet: use `fep-agent retry "
+              << resource << "` after fixing the target, or `fep-agent skip " << resource
+              << " --batch " << (*blocking)->batch_id << " --reason TEXT`\n";
+    return 1;
+  }
   auto skipped = store->unblock(resource);
   if (!skipped) {
     std::cerr << "fep-agent: " << skipped.error().message << "\n";
@@ -147,12 +235,16 @@ int run_status(const Config& config, bool json) {
     std::cerr << "fep-agent: " << store.error().message << "\n";
     return 1;
   }
-  auto view = collect_status(config, *store);
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto view = collect_status(config, *store, now);
   if (!view) {
     std::cerr << "fep-agent: " << view.error().message << "\n";
     return 1;
   }
-  std::cout << (json ? status_json(*view) : status_table(*view));
+  view->progress = daemon_progress(config);
+  std::cout << (json ? status_json(*view) : status_table(*view, colour_stdout()));
   return 0;
 }
 

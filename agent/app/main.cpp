@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "agent/app/audit_command.h"
 #include "agent/app/commands.h"
 #include "agent/config/config.h"
 #include "agent/daemon/daemon.h"
@@ -76,6 +77,38 @@ int main(int argc, char** argv) {
   std::string unblock_id;
   unblock->add_option("RESOURCE", unblock_id, "resource id")->required();
 
+  auto* history = cli.add_subcommand("history", "show batches, newest first");
+  std::optional<std::string> history_id;
+  int history_limit = 20;
+  bool history_json = false;
+  history->add_option("RESOURCE", history_id, "only this resource id");
+  history->add_option("--limit", history_limit, "at most this many batches (default 20)")
+      ->check(CLI::Range(1, 100000));
+  history->add_flag("--json", history_json, "print JSON instead of a table");
+
+  auto* resources = cli.add_subcommand(
+      "resources", "list every subscription on the platform and whether it is configured here");
+  bool resources_json = false;
+  resources->add_flag("--json", resources_json, "print JSON instead of a table");
+
+  auto* retry = cli.add_subcommand(
+      "retry", "try a blocked resource's failed batch again (after fixing the target), and sync");
+  std::string retry_id;
+  retry->add_option("RESOURCE", retry_id, "resource id")->required();
+
+  auto* skip = cli.add_subcommand(
+      "skip", "send a rejected receipt for the batch blocking a resource and go on after it");
+  std::string skip_id, skip_batch, skip_reason;
+  skip->add_option("RESOURCE", skip_id, "resource id")->required();
+  skip->add_option("--batch", skip_batch, "the blocking batch's id (see fep-agent status)")
+      ->required();
+  skip->add_option("--reason", skip_reason, "why; goes into the receipt and the logs")->required();
+
+  auto* resync = cli.add_subcommand(
+      "resync", "apply no incremental batch until the next full batch, then apply that");
+  std::string resync_id;
+  resync->add_option("RESOURCE", resync_id, "resource id")->required();
+
   auto* verify = cli.add_subcommand(
       "verify", "re-hash a folder resource and report files changed, missing or unexpected");
   std::string verify_id;
@@ -85,9 +118,14 @@ int main(int argc, char** argv) {
   auto* reference =
       cli.add_subcommand("config-reference", "print every configuration key (Markdown)");
 
+  fep::app::AuditArgs audit;
+  fep::app::add_audit_command(cli, audit);
+
   CLI11_PARSE(cli, argc, argv);
   // Threads started from here on leave SIGTERM, SIGINT and SIGHUP to the daemon's handler.
-  if (run->parsed() || sync->parsed()) fep::daemon::block_daemon_signals();
+  const bool syncs =
+      run->parsed() || sync->parsed() || retry->parsed() || skip->parsed() || resync->parsed();
+  if (syncs) fep::daemon::block_daemon_signals();
   setup_logging(log_level);
 
   if (reference->parsed()) {
@@ -103,6 +141,9 @@ int main(int argc, char** argv) {
   if (status->parsed()) return fep::app::run_status(*config, json);
   if (unblock->parsed()) return fep::app::run_unblock(*config, unblock_id);
   if (verify->parsed()) return fep::app::run_verify(*config, verify_id);
+  if (history->parsed())
+    return fep::app::run_history(*config, history_id, history_limit, history_json);
+  if (audit.parsed()) return fep::app::run_audit(*config, audit);
   add_log_file(config->log);
   if (sync->parsed() && !once && !now) {
     std::cerr << "fep-agent: sync needs --once or --now\n";
@@ -116,6 +157,14 @@ int main(int argc, char** argv) {
     fep::daemon::Daemon daemon(std::make_shared<const fep::Config>(std::move(config).value()),
                                config_path);
     rc = daemon.run();
+  } else if (resources->parsed()) {
+    rc = fep::app::run_resources(*config, resources_json);
+  } else if (retry->parsed()) {
+    rc = fep::app::run_retry(*config, retry_id);
+  } else if (skip->parsed()) {
+    rc = fep::app::run_skip(*config, skip_id, skip_batch, skip_reason);
+  } else if (resync->parsed()) {
+    rc = fep::app::run_resync(*config, resync_id);
   } else if (now) {
     rc = fep::app::run_sync_now(*config, resource);
   } else {

@@ -4,54 +4,42 @@
 
 #include <sstream>
 
+#include "agent/app/progress_view.h"
+#include "agent/status/render.h"
+
 namespace fep::app {
 namespace {
 
-bool is_wide(char32_t c) {
-  return (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
-         (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-         (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
-         (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x20000 && c <= 0x3FFFD);
-}
-
-std::string pad(const std::string& s, size_t width) {
-  size_t w = display_width(s);
-  return w >= width ? s : s + std::string(width - w, ' ');
-}
-
-std::string or_dash(const std::optional<std::string>& s) {
-  return s && !s->empty() ? *s : "-";
+template <typename T>
+nlohmann::ordered_json opt(const std::optional<T>& v) {
+  return v ? nlohmann::ordered_json(*v) : nullptr;
 }
 
 }  // namespace
 
-size_t display_width(std::string_view s) {
-  size_t width = 0;
-  for (size_t i = 0; i < s.size();) {
-    unsigned char b = static_cast<unsigned char>(s[i]);
-    size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 1;
-    char32_t c = len == 1 ? b : (b & (0x7F >> len));
-    for (size_t k = 1; k < len && i + k < s.size(); ++k)
-      c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    width += is_wide(c) ? 2 : 1;
-    i += len;
-  }
-  return width;
-}
-
-Expected<StatusView> collect_status(const Config& config, store::StateStore& store) {
+Expected<StatusView> collect_status(const Config& config, store::StateStore& store, int64_t now) {
   StatusView view;
   for (const auto& r : config.resources) {
+    ResourceStatus entry;
     auto row = store.resource(r.id);
     if (!row) return Unexpected{row.error()};
-    if (*row) {
-      view.resources.push_back(**row);
-    } else {
-      store::ResourceRow empty;
-      empty.subscription.resource_id = r.id;
-      empty.state = "never synced";
-      view.resources.push_back(empty);
+    if (!*row) {
+      entry.row.subscription.resource_id = r.id;
+      entry.row.state = "never synced";
+      view.resources.push_back(std::move(entry));
+      continue;
     }
+    entry.row = **row;
+    auto backlog = store.backlog(r.id);
+    if (!backlog) return Unexpected{backlog.error()};
+    entry.backlog = *backlog;
+    if (backlog->oldest_waiting_at)
+      if (auto published = status::parse_rfc3339(*backlog->oldest_waiting_at))
+        entry.lag_seconds = std::max<int64_t>(0, now - *published);
+    auto blocking = store.blocking_batch(r.id);
+    if (!blocking) return Unexpected{blocking.error()};
+    entry.blocking = *blocking;
+    view.resources.push_back(std::move(entry));
   }
   auto pending = store.outbox("pending");
   auto refused = store.outbox("refused");
@@ -62,31 +50,54 @@ Expected<StatusView> collect_status(const Config& config, store::StateStore& sto
   return view;
 }
 
-std::string status_table(const StatusView& view) {
-  const std::vector<std::string> header = {"RESOURCE",     "NAME",     "KIND",
-                                           "SUBSCRIPTION", "LAST SEQ", "LAST APPLIED",
-                                           "ROWS",         "STATE",    "LAST ERROR"};
+std::string blocked_advice(const std::string& id, const store::HeldBatch& b) {
+  const std::string batch = "batch " + b.batch_id + " (seq " + std::to_string(b.seq) + ")";
+  const std::string skip =
+      "  fep-agent skip " + id + " --batch " + b.batch_id + " --reason \"...\"";
+  const std::string resync = "  fep-agent resync " + id;
+  if (b.state == "failed")
+    return id + ": " + batch + " was refused by the target: " + b.error_code.value_or("") + ": " +
+           b.error_message.value_or("") + "\n  fix the target, then:   fep-agent retry " + id +
+           "\n  or send a rejected receipt and go on:\n" + skip +
+           "\n  or wait for the next full batch:\n" + resync + "\n";
+  return id + ": " + batch + " was rejected (its receipt is sent): " + b.error_code.value_or("") +
+         ": " + b.error_message.value_or("") + "\n  go on after it:\n" + skip +
+         "\n  or wait for the next full batch:\n" + resync + "\n";
+}
+
+std::string status_table(const StatusView& view, bool colour) {
+  const std::vector<std::string> header = {"RESOURCE", "NAME",         "KIND",      "SUBSCRIPTION",
+                                           "LAST SEQ", "LAST APPLIED", "ROWS",      "STATE",
+                                           "LAG",      "RECEIPTS",     "LAST ERROR"};
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : view.resources) {
-    const auto& s = r.subscription;
+    const auto& s = r.row.subscription;
+    const auto& b = r.backlog;
+    std::string receipts =
+        b.pending_receipts ? std::to_string(b.pending_receipts) + " pending" : "-";
+    if (b.refused_receipts) receipts += ", " + std::to_string(b.refused_receipts) + " refused";
     rows.push_back({s.resource_id, or_dash(s.name), or_dash(s.kind), or_dash(s.status),
-                    r.last_seq ? std::to_string(*r.last_seq) : "-", or_dash(r.last_applied_at),
-                    std::to_string(r.rows), r.state, or_dash(r.last_error)});
-  }
-  std::vector<size_t> widths(header.size());
-  for (size_t c = 0; c < header.size(); ++c) {
-    widths[c] = display_width(header[c]);
-    for (const auto& row : rows) widths[c] = std::max(widths[c], display_width(row[c]));
+                    r.row.last_seq ? std::to_string(*r.row.last_seq) : "-",
+                    or_dash(r.row.last_applied_at), std::to_string(r.row.rows), r.row.state,
+                    b.waiting_batches ? short_duration(r.lag_seconds) : "-", receipts,
+                    or_dash(r.row.last_error)});
   }
   std::ostringstream out;
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string text;
-    for (size_t c = 0; c < cells.size(); ++c)
-      text += c + 1 == cells.size() ? cells[c] : pad(cells[c], widths[c]) + "  ";
-    out << text << "\n";
-  };
-  line(header);
-  for (const auto& row : rows) line(row);
+  out << text_table(header, rows, 7, colour);
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& p : view.progress) {
+    bool folder = false;
+    for (const auto& r : view.resources)
+      if (r.row.subscription.resource_id == p.resource_id)
+        folder = r.row.subscription.kind == "folder";
+    out << "now: " << progress_line(p, now, folder) << "\n";
+  }
+  bool first = true;
+  for (const auto& r : view.resources) {
+    if (!r.blocking) continue;
+    out << (first ? "\n" : "") << blocked_advice(r.row.subscription.resource_id, *r.blocking);
+    first = false;
+  }
   if (!view.pending_receipts.empty())
     out << "\n" << view.pending_receipts.size() << " receipt(s) waiting to be delivered\n";
   for (const auto& e : view.refused_receipts)
@@ -99,31 +110,54 @@ std::string status_json(const StatusView& view) {
   nlohmann::ordered_json out;
   out["resources"] = nlohmann::ordered_json::array();
   for (const auto& r : view.resources) {
-    const auto& s = r.subscription;
-    auto opt = [](const auto& v) { return v ? nlohmann::ordered_json(*v) : nullptr; };
+    const auto& s = r.row.subscription;
+    nlohmann::ordered_json blocking = nullptr;
+    if (r.blocking)
+      blocking = {{"batch_id", r.blocking->batch_id},
+                  {"seq", r.blocking->seq},
+                  {"state", r.blocking->state},
+                  {"error_code", opt(r.blocking->error_code)},
+                  {"error_message", opt(r.blocking->error_message)}};
     out["resources"].push_back({{"resource_id", s.resource_id},
                                 {"name", s.name},
                                 {"kind", s.kind},
                                 {"subscription", s.status},
-                                {"last_seq", opt(r.last_seq)},
-                                {"last_applied_at", opt(r.last_applied_at)},
-                                {"rows", r.rows},
-                                {"state", r.state},
-                                {"last_error", opt(r.last_error)}});
+                                {"last_seq", opt(r.row.last_seq)},
+                                {"last_applied_at", opt(r.row.last_applied_at)},
+                                {"rows", r.row.rows},
+                                {"state", r.row.state},
+                                {"last_error", opt(r.row.last_error)},
+                                {"newest_listed_seq", opt(r.backlog.newest_listed_seq)},
+                                {"waiting_batches", r.backlog.waiting_batches},
+                                {"lag_seconds", r.lag_seconds},
+                                {"pending_receipts", r.backlog.pending_receipts},
+                                {"refused_receipts", r.backlog.refused_receipts},
+                                {"resync_requested", r.backlog.resync_requested},
+                                {"blocking_batch", blocking}});
   }
   auto receipts = [](const std::vector<store::OutboxEntry>& entries) {
     auto list = nlohmann::ordered_json::array();
     for (const auto& e : entries)
-      list.push_back(
-          {{"receipt_id", e.receipt_id},
-           {"batch_id", e.batch_id},
-           {"resource_id", e.resource_id},
-           {"attempts", e.attempts},
-           {"last_http_status",
-            e.last_http_status ? nlohmann::ordered_json(*e.last_http_status) : nullptr},
-           {"last_error", e.last_error ? nlohmann::ordered_json(*e.last_error) : nullptr}});
+      list.push_back({{"receipt_id", e.receipt_id},
+                      {"batch_id", e.batch_id},
+                      {"resource_id", e.resource_id},
+                      {"attempts", e.attempts},
+                      {"last_http_status", opt(e.last_http_status)},
+                      {"last_error", opt(e.last_error)}});
     return list;
   };
+  out["progress"] = nlohmann::ordered_json::array();
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& p : view.progress)
+    out["progress"].push_back({{"resource_id", p.resource_id},
+                               {"batch_id", p.batch_id},
+                               {"seq", p.seq},
+                               {"phase", p.phase},
+                               {"bytes_done", p.bytes_done},
+                               {"bytes_total", p.bytes_total},
+                               {"items_done", p.items_done},
+                               {"items_total", p.items_total},
+                               {"elapsed_seconds", p.elapsed_seconds(now)}});
   out["pending_receipts"] = receipts(view.pending_receipts);
   out["refused_receipts"] = receipts(view.refused_receipts);
   return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

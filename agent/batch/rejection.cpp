@@ -26,4 +26,13 @@ std::string_view to_string(RejectCode code) {
   return "TARGET_ERROR";
 }
 
+std::optional<RejectCode> reject_code_from(std::string_view text) {
+  for (auto code :
+       {RejectCode::checksum_mismatch, RejectCode::signature_invalid, RejectCode::manifest_invalid,
+        RejectCode::schema_mismatch, RejectCode::payload_invalid, RejectCode::constraint_violation,
+        RejectCode::unsafe_path, RejectCode::too_large, RejectCode::target_error})
+    if (to_string(code) == text) return code;
+  return std::nullopt;
+}
+
 }  // namespace fep

@@ -1,6 +1,7 @@
 // Why a batch cannot be applied, in the protocol's error codes (complete for v1).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,5 +26,7 @@ struct Rejection {
 
 // "CHECKSUM_MISMATCH", "PAYLOAD_INVALID", ...
 std::string_view to_string(RejectCode code);
+// The code named by `text` (as to_string gives it); nullopt for anything else.
+std::optional<RejectCode> reject_code_from(std::string_view text);
 
 }  // namespace fep

@@ -62,6 +62,7 @@ struct TargetConfig {
   std::optional<std::string> dialect;    // sqlite|postgresql|mysql|dm|kingbase
   std::optional<std::string> db_schema;  // `schema`: where the tables go
   std::string table_prefix;
+  bool allow_driver_path = false;  // connection's Driver= may name a library file
   // folder
   std::filesystem::path path;
   unsigned file_mode = 0640;  // every file written; the archive's modes are ignored

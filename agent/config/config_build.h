@@ -32,6 +32,9 @@ std::optional<std::string> check_secret_mode(const std::filesystem::path& file);
 // require_signature, signing_keys}.
 void build_exchange_security(const Section& ex, BuildContext& ctx, ExchangeConfig& out);
 
+// targets.<name> (odbc): allow_driver_path, and the connection's Driver= checked against it.
+void build_odbc_target_security(const Section& t, BuildContext& ctx, TargetConfig& out);
+
 void build_targets(const Section& top, BuildContext& ctx, Config& config);
 void build_resources(const Section& top, BuildContext& ctx, Config& config);
 

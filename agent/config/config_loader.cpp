@@ -1,6 +1,10 @@
 // load_config / parse_config: YAML text to a validated Config. yaml-cpp throws; nothing leaves
 // here.
+#include <yaml-cpp/eventhandler.h>
+
 #include <exception>
+#include <optional>
+#include <sstream>
 #include <system_error>
 
 #include "adapters/base/clock.h"
@@ -145,10 +149,49 @@ void build_log(const Section& top, BuildContext& ctx, Config& config) {
   config.log.max_files = bounded(l, "max_files", 1, 100, config.log.max_files, ctx);
 }
 
+// Where the documents of `yaml` stop making progress, if they do. yaml-cpp 0.7's LoadAll never
+// returns, allocating without end, on some invalid text such as a stray ',' (yaml-cpp issue
+// 1040): its parser then reports empty document after empty document, consuming nothing. Read
+// first with events only, a document that starts where the previous one started is that case.
+std::optional<YAML::Mark> stuck_at(const std::string& yaml) {
+  struct Starts final : YAML::EventHandler {
+    std::optional<YAML::Mark> last;
+    bool stuck = false;
+    void OnDocumentStart(const YAML::Mark& mark) override {
+      stuck = last && last->pos == mark.pos;
+      last = mark;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } starts;
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  while (parser.HandleNextDocument(starts))
+    if (starts.stuck) return starts.last;
+  return std::nullopt;
+}
+
 Expected<Config> parse_document(const std::string& yaml, const std::string& name) {
   Diagnostics diag(name);
   std::vector<YAML::Node> docs;
   try {
+    if (const auto stuck = stuck_at(yaml)) {
+      const auto pos = static_cast<size_t>(stuck->pos);
+      const char c = pos < yaml.size() ? yaml[pos] : '\0';
+      diag.error({stuck->line + 1, stuck->column + 1}, "",
+                 c > ' ' && c < 0x7f ? "YAML syntax error: unexpected '" + std::string(1, c) + "'"
+                                     : std::string("YAML syntax error: unexpected character"));
+      return fail(diag.text());
+    }
     docs = YAML::LoadAll(yaml);
   } catch (const YAML::ParserException& e) {
     diag.error({e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);

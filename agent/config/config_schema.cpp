@@ -95,6 +95,11 @@ constexpr KeySpec kOdbcTargetKeys[] = {
     {"table_prefix", string, false, "",
      "Prefix for every table name of this target, e.g. `ods_`. [A-Za-z_][A-Za-z0-9_]*; the "
      "prefixed name must stay within 63 characters."},
+    {"allow_driver_path", boolean, false, "false",
+     "Let `connection` name the driver by its library file (`Driver=/opt/dmdbms/bin/"
+     "libdodbc.so`). Without it, a Driver= value holding a '/' or ending in .so (or .so.N) is "
+     "refused: the driver must be one registered in /etc/odbcinst.ini, so that the "
+     "configuration cannot make the agent load any other library."},
 };
 
 constexpr KeySpec kFolderTargetKeys[] = {

@@ -1,8 +1,11 @@
-// exchange: TLS settings (CA, client certificate, pins, proxy) and the manifest signing keys; and
-// the file-mode check every secret file must pass.
+// exchange: TLS settings (CA, client certificate, pins, proxy) and the manifest signing keys; the
+// file-mode check every secret file must pass; and which driver an ODBC connection may load.
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cstdio>
+#include <string_view>
+#include <vector>
 
 #include "adapters/base/clock.h"
 #include "adapters/base/files.h"
@@ -152,7 +155,97 @@ void build_signing_keys(const Section& ex, BuildContext& ctx, ExchangeConfig& ou
                    "is empty, but require_signature needs at least one key");
 }
 
+std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_driver_key(std::string_view key) {
+  key = trim_blanks(key);
+  constexpr std::string_view kDriver = "DRIVER";
+  if (key.size() != kDriver.size()) return false;
+  for (size_t i = 0; i < key.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(key[i])) != kDriver[i]) return false;
+  return true;
+}
+
+// Every Driver= value of an ODBC connection string, read two ways: as the driver manager does
+// (a value in {braces} may hold ';', "}}" is a literal '}'), and split at every ';' whatever the
+// braces say, so that no quoting trick hides one from the check.
+std::vector<std::string> driver_values(std::string_view cs) {
+  std::vector<std::string> out;
+  for (std::string_view rest = cs; !rest.empty();) {
+    const auto end = rest.find(';');
+    const auto piece = rest.substr(0, end);
+    const auto eq = piece.find('=');
+    if (eq != std::string_view::npos && is_driver_key(piece.substr(0, eq)))
+      out.emplace_back(trim_blanks(piece.substr(eq + 1)));
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+  }
+  size_t i = 0;
+  while (i < cs.size()) {
+    const auto eq = cs.find('=', i);
+    if (eq == std::string_view::npos) break;
+    const auto semi = cs.find(';', i);
+    if (semi < eq) {
+      i = semi + 1;
+      continue;
+    }
+    const bool driver = is_driver_key(cs.substr(i, eq - i));
+    size_t j = eq + 1;
+    while (j < cs.size() && (cs[j] == ' ' || cs[j] == '\t')) ++j;
+    std::string value;
+    if (j < cs.size() && cs[j] == '{') {
+      for (++j; j < cs.size(); ++j) {
+        if (cs[j] == '}') {
+          if (j + 1 < cs.size() && cs[j + 1] == '}') {
+            value += '}';
+            ++j;
+            continue;
+          }
+          ++j;
+          break;
+        }
+        value += cs[j];
+      }
+    }
+    const auto next = cs.find(';', j);
+    if (value.empty())
+      value = cs.substr(j, next == std::string_view::npos ? cs.size() - j : next - j);
+    if (driver) out.emplace_back(trim_blanks(value));
+    if (next == std::string_view::npos) break;
+    i = next + 1;
+  }
+  return out;
+}
+
+// A driver named by its library file rather than by its odbcinst.ini section: a path (unixODBC
+// loads a Driver= value it has no section for as a library), or a file name the dynamic loader
+// would look up (libx.so, libx.so.2).
+bool names_library(std::string_view driver) {
+  if (driver.find('/') != std::string_view::npos) return true;
+  std::string lower(driver);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!lower.empty() && lower.back() == '}') lower.pop_back();  // "{lib.so}" split at a ';'
+  return lower.ends_with(".so") || lower.find(".so.") != std::string::npos;
+}
+
 }  // namespace
+
+void build_odbc_target_security(const Section& t, BuildContext& ctx, TargetConfig& out) {
+  out.allow_driver_path = t.boolean("allow_driver_path");
+  if (out.allow_driver_path || !t.given("connection")) return;
+  for (const auto& driver : driver_values(out.connection))
+    if (names_library(driver)) {
+      // The connection string is not echoed: it may hold a password.
+      ctx.diag.error(t.mark("connection"), t.path("connection"),
+                     "Driver= names a library file (a path, or a name ending in .so); name a "
+                     "driver registered in /etc/odbcinst.ini, or set allow_driver_path: true to "
+                     "load that library");
+      return;
+    }
+}
 
 void build_exchange_security(const Section& ex, BuildContext& ctx, ExchangeConfig& out) {
   out.ca_file =

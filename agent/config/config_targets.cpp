@@ -90,6 +90,7 @@ void build_target(const YAML::Node& entry, const SectionSpec& spec, const std::s
   }
   out.type = TargetType::odbc;
   out.connection = t.text("connection");
+  build_odbc_target_security(t, ctx, out);
   if (t.given("dialect")) out.dialect = t.text("dialect");
   if (t.given("schema")) {
     out.db_schema = t.text("schema");

@@ -95,6 +95,8 @@ void ControlServer::stop() {
     (void)!::write(wake_pipe_[1], "x", 1);
     thread_.join();
   }
+  for (auto& c : clients_) c.thread.join();
+  clients_.clear();
   for (int* fd : {&listen_fd_, &wake_pipe_[0], &wake_pipe_[1]})
     if (*fd >= 0) {
       ::close(*fd);
@@ -117,8 +119,25 @@ void ControlServer::serve() {
     if (!(fds[0].revents & POLLIN)) continue;
     const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) continue;
-    answer(client);
-    ::close(client);
+    // Each request on its own thread: a `sync` waits for its run, and `status` must not wait
+    // behind it.
+    std::erase_if(clients_, [](Client& c) {
+      if (!c.done->load()) return false;
+      c.thread.join();
+      return true;
+    });
+    if (clients_.size() >= kMaxClients) {
+      write_all(client, "{\"error\": \"too many requests at once\"}\n");
+      ::close(client);
+      continue;
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    clients_.push_back({std::thread([this, client, done] {
+                          answer(client);
+                          ::close(client);
+                          done->store(true);
+                        }),
+                        done});
   }
 }
 

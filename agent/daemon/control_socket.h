@@ -1,14 +1,16 @@
 // The local control channel of a running daemon: a Unix stream socket taking one request line
-// and answering one line, for `fep-agent sync --now`. Only root and the daemon's own user may
-// talk to it (SO_PEERCRED), and the socket file is mode 0660.
+// and answering one line, for `fep-agent sync --now` and `status`. Only root and the daemon's own
+// user may talk to it (SO_PEERCRED), and the socket file is mode 0660.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "adapters/base/expected.h"
 
@@ -34,8 +36,15 @@ class ControlServer {
   void serve();
   void answer(int client);
 
+  struct Client {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  static constexpr size_t kMaxClients = 16;
+
   std::filesystem::path path_;
   Handler handler_;
+  std::vector<Client> clients_;  // the serving thread's only
   int listen_fd_ = -1;
   int wake_pipe_[2] = {-1, -1};
   std::thread thread_;

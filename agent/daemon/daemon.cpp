@@ -1,5 +1,7 @@
 #include "agent/daemon/daemon.h"
 
+#include "adapters/base/digest.h"
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -226,7 +228,7 @@ void Daemon::run_job(const Job& job) {
     summary.errors.push_back(store.error().message);
   } else if (resource) {
     ExchangeClient exchange(*job.config, stop_);
-    SyncRunner runner(*job.config, *store, exchange, stop_);
+    SyncRunner runner(*job.config, *store, exchange, stop_, &progress_);
     runner.sync_subscribed(*resource, summary);
     // Its receipts go now, so that `sync --now` answers when the platform has them. Another
     // thread may post the same receipt meanwhile: the same receipt_id is idempotent.
@@ -322,6 +324,7 @@ void Daemon::reload() {
   auto fresh = load_config(config_path_);
   if (!fresh) {
     spdlog::error("reload: {}; keeping the configuration in use", fresh.error().message);
+    audit_reload(false, fresh.error().message);
     notifier_.ready();
     return;
   }
@@ -334,7 +337,24 @@ void Daemon::reload() {
   rebuild_slots(system_clock::now());
   ++events_;
   spdlog::info("configuration reloaded: {} resources", config_->resources.size());
+  audit_reload(true, std::to_string(config_->resources.size()) + " resources");
   notifier_.ready();
+}
+
+void Daemon::audit_reload(bool ok, const std::string& what) {
+  auto store = store::StateStore::open(config_->state_dir / "state.db");
+  if (!store) {
+    spdlog::error("audit log: {}", store.error().message);
+    return;
+  }
+  auto digest = sha256_file(config_path_);
+  if (auto st = store->audit({"config.reload", "agent", std::nullopt, std::nullopt,
+                              store::audit_detail({{"source", config_path_.string()},
+                                                   {"config_sha256", digest ? *digest : ""},
+                                                   {"ok", ok},
+                                                   {ok ? "summary" : "error", what}})});
+      !st)
+    spdlog::error("audit log: {}", st.error().message);
 }
 
 }  // namespace fep::daemon

@@ -19,6 +19,7 @@
 #include "agent/config/config.h"
 #include "agent/daemon/sd_notify.h"
 #include "agent/status/status_model.h"
+#include "agent/sync/progress.h"
 #include "agent/sync/sync_summary.h"
 
 namespace fep::daemon {
@@ -59,6 +60,8 @@ class Daemon {
   void reschedule(const std::string& id, Slot& slot, SystemTime now);
   void rebuild_slots(SystemTime now);
   void reload();
+  // Records a reload (or a refused one) in the audit log.
+  void audit_reload(bool ok, const std::string& what);
   void heartbeat();
   void refresh_subscriptions();
   void deliver_receipts();
@@ -86,6 +89,8 @@ class Daemon {
   std::vector<std::thread> workers_;
   int running_jobs_ = 0;
   std::string last_heartbeat_at_;  // guarded by mu_
+  std::string logged_audit_head_;  // the heartbeat thread's only
+  ProgressBoard progress_;         // thread-safe on its own
 };
 
 // Adds the counts of one run to another.

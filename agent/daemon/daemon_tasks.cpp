@@ -81,6 +81,15 @@ void Daemon::heartbeat() {
                       {"agent", "fep-agent/" FEP_VERSION},
                       {"started_at", started_at_},
                       {"resources", resources}};
+    // The audit log's head, in the journal whenever it moved: an anchor outside the state
+    // database that shows a cut-off tail (`fep-agent audit verify --anchor ID:HASH`).
+    if (auto head = store.audit_head()) {
+      std::string anchor = std::to_string(head->last_id) + ":" + head->hash;
+      if (anchor != logged_audit_head_) {
+        spdlog::info("audit log: {} entries, head {}", head->entries, anchor);
+        logged_audit_head_ = std::move(anchor);
+      }
+    }
     // Not retried: the next one is due soon anyway.
     auto sent = ex.heartbeat(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
     if (!sent) {
@@ -105,6 +114,7 @@ status::LiveInfo Daemon::live_status() const {
       live.next_run_at[id] = rfc3339(slot.due);
   }
   if (!last_heartbeat_at_.empty()) live.last_heartbeat_at = last_heartbeat_at_;
+  live.progress = progress_.snapshot();
   return live;
 }
 
@@ -129,6 +139,22 @@ void Daemon::update_status() {
 }
 
 std::string Daemon::handle_control(const std::string& request) {
+  if (request == "progress") {
+    // The batches being worked on now, for `fep-agent status`.
+    ordered_json list = ordered_json::array();
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& p : progress_.snapshot())
+      list.push_back({{"resource_id", p.resource_id},
+                      {"batch_id", p.batch_id},
+                      {"seq", p.seq},
+                      {"phase", p.phase},
+                      {"bytes_done", p.bytes_done},
+                      {"bytes_total", p.bytes_total},
+                      {"items_done", p.items_done},
+                      {"items_total", p.items_total},
+                      {"elapsed_seconds", p.elapsed_seconds(now)}});
+    return ordered_json{{"progress", list}}.dump();
+  }
   // "sync" (every resource) or "sync <resource id>".
   if (request != "sync" && request.rfind("sync ", 0) != 0) return R"({"error": "unknown request"})";
   const std::string id = request.size() > 5 ? request.substr(5) : "";

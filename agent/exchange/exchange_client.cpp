@@ -57,7 +57,10 @@ std::string string_field(const json& obj, const char* key) {
 ExchangeError error_from_response(const std::string& what, const http::Response& response) {
   ExchangeError e;
   e.http_status = response.status;
-  e.failure = is_transient_status(response.status) ? Failure::transient : Failure::permanent;
+  const bool credentials = response.status == 401 || response.status == 403;
+  e.failure = credentials                            ? Failure::credentials
+              : is_transient_status(response.status) ? Failure::transient
+                                                     : Failure::permanent;
   e.retry_after = parse_retry_after(response);
   std::string detail;
   auto body = json::parse(response.body, nullptr, false);
@@ -74,6 +77,12 @@ ExchangeError error_from_response(const std::string& what, const http::Response&
     e.message += ": " + body_excerpt(response.body);
   if (response.status == 401)
     e.message += " (the node token was refused: check exchange.token_file and node.id)";
+  else if (response.status == 403)
+    e.message +=
+        " (the platform does not allow this node this request: check node.id and the node's "
+        "rights on the platform)";
+  // Not retried, and shown as is: the operator has to act on the platform or the token.
+  if (credentials) e.message = "credentials rejected: " + e.message;
   return e;
 }
 
@@ -223,7 +232,9 @@ ExchangeExpected<bool> ExchangeClient::download_payload(const std::string& batch
   auto done = with_retries(path, [&]() -> ExchangeExpected<void> {
     std::error_code ec;
     uint64_t have = std::filesystem::exists(spool, ec) ? std::filesystem::file_size(spool, ec) : 0;
-    if (ec) return Unexpected{make_error(Failure::local, 0, ec.message())};
+    if (ec)
+      return Unexpected{make_error(
+          Failure::local, 0, "cannot read the size of " + spool.string() + ": " + ec.message())};
     if (have > size) {  // not this payload: start again
       std::filesystem::remove(spool, ec);
       have = 0;
@@ -236,7 +247,15 @@ ExchangeExpected<bool> ExchangeClient::download_payload(const std::string& batch
       hdrs.push_back("If-Range: \"" + sha256 + "\"");
     }
     auto r = http_.download(config_.exchange.url + path, hdrs, spool);
-    if (!r) return Unexpected{error_from_transport(r.error())};
+    if (!r) {
+      auto e = error_from_transport(r.error());
+      // A full or failing spool disk: what was written stays, and a later download resumes
+      // after it.
+      if (e.failure == Failure::local)
+        e.message = "batch " + batch_id + ": " + e.message +
+                    " (the download resumes where it stopped once the spool can be written)";
+      return Unexpected{std::move(e)};
+    }
     if (r->status == 206) {
       // The part must start where the file ends and belong to a payload of the expected size.
       const std::string* range = r->header("content-range");

@@ -20,11 +20,13 @@
 
 namespace fep {
 
-// Every exchange call ends in one of three outcomes (ok is the value).
+// Every failed exchange call is one of these.
 enum class Failure {
-  transient,  // 408, 429, 5xx, connection errors, timeouts: try again later
-  permanent,  // other 4xx, or an answer the protocol does not allow
-  local,      // our side failed (disk), not the exchange
+  transient,    // 408, 429, 5xx, connection errors, timeouts: try again later
+  permanent,    // other 4xx, or an answer the protocol does not allow
+  credentials,  // 401 or 403: the platform refuses this node's token or node id; never retried
+                // here, the message starts with "credentials rejected:"
+  local,        // our side failed (the spool's disk is full or failing), not the exchange
 };
 
 struct ExchangeError {

@@ -60,7 +60,25 @@ tr.history > td { background:var(--bg); }
 .attn li .what { font-weight:600; }
 .attn li .why { color:var(--text); word-break:break-word; }
 code.cmd { display:inline-block; background:#24292f; color:#fff; padding:2px 8px; border-radius:4px;
-  font-family: ui-monospace, "DejaVu Sans Mono", monospace; margin-top:4px; user-select:all; }
+  font-family: ui-monospace, "DejaVu Sans Mono", monospace; margin-top:4px; user-select:all;
+  overflow-wrap:anywhere; }
+.cmds { list-style:none; margin:4px 0 0; padding:0; }
+.attn .cmds li { background:none; border:0; padding:2px 0; margin:0; }
+.cmdline { display:flex; align-items:center; gap:8px; flex-wrap:wrap; }
+.cmdline code.cmd { margin-top:0; }
+button.copy { background:#fff; border:1px solid var(--line); border-radius:4px; padding:0 8px;
+  cursor:pointer; color:var(--muted); font:inherit; font-size:12px; }
+.progress { display:grid; grid-template-columns:minmax(12em, 22em) 1fr; gap:2px 16px;
+  align-items:center; padding:6px 0; border-bottom:1px solid var(--line); }
+.progress:last-child { border-bottom:0; }
+.progress .who { overflow-wrap:anywhere; }
+.pbar { height:12px; background:var(--grey-bg); border-radius:6px; overflow:hidden; }
+.pbar .pfill { height:100%; width:0; background:var(--sync); border-radius:6px; }
+.pbar.indeterminate .pfill { width:100%; opacity:.35; }
+.progress .figures { grid-column:2; color:var(--muted); font-size:12px;
+  font-variant-numeric:tabular-nums; }
+.sub { display:block; color:var(--muted); font-size:12px; white-space:nowrap; }
+.sub.bad { color:var(--bad); }
 .allgood { color:var(--ok); font-weight:600; }
 .muted { color:var(--muted); }
 .banner { background:var(--bad-bg); color:var(--bad); border:1px solid var(--bad); padding:8px 12px;
@@ -97,15 +115,20 @@ footer a { color:var(--muted); }
     <h2 data-t="attention">需要处理</h2>
     <ul class="attn" id="attention"></ul>
   </section>
+  <section id="progress-section" hidden>
+    <h2 data-t="in_progress">正在处理的批次</h2>
+    <div id="progress"></div>
+  </section>
   <section>
     <h2 data-t="resources">资源</h2>
     <table id="resources">
       <thead><tr>
-        <th data-t="col_health">状态</th><th data-t="col_id">资源编号</th><th data-t="col_name">名称</th>
-        <th data-t="col_kind">类型</th><th data-t="col_subscription">订阅</th>
+        <th data-t="col_health">状态</th><th data-t="col_id">资源编号</th>
+        <th data-t="col_name">名称（类型 · 订阅）</th>
         <th data-t="col_last_seq">最后批次</th><th data-t="col_last_applied">最后应用时间</th>
-        <th data-t="col_rows">最近批次行数</th><th data-t="col_rows_total">累计写入行数</th>
-        <th data-t="col_batches">批次（应用/拒收/替代）</th><th data-t="col_next">下次同步</th>
+        <th data-t="col_lag">滞后</th><th data-t="col_rows">最近批次行数</th>
+        <th data-t="col_rows_total">累计写入行数</th><th data-t="col_batches">批次（应用/拒收/替代）</th>
+        <th data-t="col_receipts">回执</th><th data-t="col_next">下次同步</th>
         <th data-t="col_error">最近错误</th><th></th>
       </tr></thead>
       <tbody></tbody>
@@ -140,8 +163,8 @@ const T = {
   zh: {
     title: "前置机数据同步状态", agent: "代理运行状况", overview: "概览", attention: "需要处理",
     resources: "资源", chart: "每日写入行数（近 30 天）", receipts: "回执", events: "最近事件",
-    api: "接口", col_health: "状态", col_id: "资源编号", col_name: "名称", col_kind: "类型",
-    col_subscription: "订阅", col_last_seq: "最后批次", col_last_applied: "最后应用时间",
+    api: "接口", col_health: "状态", col_id: "资源编号", col_name: "名称（类型 · 订阅）",
+    col_last_seq: "最后批次", col_last_applied: "最后应用时间",
     col_rows: "最近批次行数", col_rows_total: "累计写入行数", col_batches: "批次（应用/拒收/替代）",
     col_next: "下次同步", col_error: "最近错误", col_time: "时间", col_level: "级别",
     col_message: "内容", col_seq: "序号", col_batch: "批次编号", col_mode: "方式",
@@ -155,8 +178,6 @@ const T = {
     history: "批次记录", hide: "收起", loading: "加载中…", no_batches: "还没有批次",
     no_events: "还没有事件", no_receipts: "没有待送达或被拒的回执", no_rows: "近 30 天没有写入数据",
     all_good: "一切正常，无需处理。",
-    a_unblock: "{id}（{name}）已阻塞：批次 {batch}（序号 {seq}）被拒收，后续批次暂停同步。",
-    a_unblock_do: "处理原因（平台重新发布或修正本地问题；被拒数据保存在 {dir}）后，执行以下命令跳过该批次继续同步：",
     a_approve: "{id}（{name}）的订阅状态为「{sub}」：请在交换平台上申请或批准订阅，批准前不会同步。",
     a_check_target: "{id}（{name}）已暂停：目标数据库或文件夹暂时无法写入（见错误）。恢复后代理会自动继续。",
     a_see_error: "{id}（{name}）上次同步出错，代理会按计划自动重试；如持续出错，请检查网络、平台地址、令牌和目标数据库。",
@@ -171,13 +192,32 @@ const T = {
     st_rejected: "已拒收", st_superseded: "已被替代", st_pending: "待送达", st_refused: "被拒收",
     mode_full: "全量", mode_incremental: "增量",
     lv_info: "信息", lv_warn: "警告", lv_error: "错误",
+    st_failed: "待处理（写入失败）", rc_pending: "待送达", rc_delivered: "已送达", rc_refused: "被拒收",
+    in_progress: "正在处理的批次", col_lag: "滞后", col_receipts: "回执", col_size: "大小", col_batch_rows: "行数（文件数）", col_receipt_state: "回执状态",
+    col_created_at: "发布时间", col_duration: "耗时", tile_max_lag: "最大滞后",
+    waiting_n: "{n} 个批次等待", receipts_pending_n: "{n} 待送达", receipts_refused_n: "{n} 被拒收",
+    ph_downloading: "下载中", ph_applying: "写入中", items_table: "行", items_folder: "个文件",
+    per_second: "/秒", eta: "预计剩余 {t}", elapsed: "已用 {t}", unknown_total: "总量未知",
+    copy: "复制", copied: "已复制",
+    a_held: "{id}（{name}）已阻塞：批次 {batch}（序号 {seq}）无法写入本地目标，已暂停等待处理（尚未发送回执），后续批次暂停同步。",
+    a_held_do: "处理办法（任选其一）：",
+    a_rejected: "{id}（{name}）已阻塞：批次 {batch}（序号 {seq}）被拒收（拒收回执已发送），后续批次暂停同步。",
+    a_rejected_do: "先处理原因（平台重新发布或修正本地问题；被拒数据保存在 {dir}），然后任选其一：",
+    a_blocked: "{id}（{name}）已阻塞，后续批次暂停同步。",
+    a_resync_wait: "{id}（{name}）已请求重新同步：等待下一个全量批次，在此之前不应用增量批次。",
+    cmd_retry: "修正本地原因（表结构、约束、权限等）后，重试该批次：",
+    cmd_skip: "放弃该批次：向平台发送拒收回执，继续同步后续批次（请写明原因）：",
+    cmd_skip_rejected: "跳过该批次，继续同步后续批次（请写明原因）：",
+    cmd_resync: "等待并应用下一个全量批次：",
+    cmd_unblock: "跳过被拒收的批次，继续同步：",
+    cmd_sync_now: "立即同步：",
     d: "{n}天", h: "{n}小时", m: "{n}分", s: "{n}秒"
   },
   en: {
     title: "Front-end sync status", agent: "Agent health", overview: "Overview",
     attention: "Needs attention", resources: "Resources", chart: "Rows applied per day (last 30 days)",
     receipts: "Receipts", events: "Recent events", api: "API", col_health: "Status",
-    col_id: "Resource", col_name: "Name", col_kind: "Kind", col_subscription: "Subscription",
+    col_id: "Resource", col_name: "Name (kind · subscription)",
     col_last_seq: "Last seq", col_last_applied: "Last applied", col_rows: "Rows (last batch)",
     col_rows_total: "Rows applied", col_batches: "Batches applied / rejected / superseded",
     col_next: "Next sync", col_error: "Last error", col_time: "Time", col_level: "Level",
@@ -194,8 +234,6 @@ const T = {
     no_batches: "No batches yet", no_events: "No events yet",
     no_receipts: "No receipts waiting or refused", no_rows: "No rows applied in the last 30 days",
     all_good: "All good: nothing to do.",
-    a_unblock: "{id} ({name}) is blocked: batch {batch} (seq {seq}) was rejected, and the batches after it wait.",
-    a_unblock_do: "Deal with the cause (the platform republishes, or fix the local problem; the rejected payload is kept in {dir}), then skip it and go on:",
     a_approve: "The subscription of {id} ({name}) is {sub}: have it approved on the exchange platform; nothing syncs until then.",
     a_check_target: "{id} ({name}) is paused: the target database or folder cannot take writes now (see the error). The agent resumes by itself.",
     a_see_error: "The last sync of {id} ({name}) failed; the agent retries on schedule. If it keeps failing, check the network, the exchange URL, the token and the target database.",
@@ -210,6 +248,25 @@ const T = {
     st_rejected: "rejected", st_superseded: "superseded", st_pending: "pending", st_refused: "refused",
     mode_full: "full", mode_incremental: "incremental",
     lv_info: "info", lv_warn: "warning", lv_error: "error",
+    st_failed: "held (failed)", rc_pending: "pending", rc_delivered: "delivered", rc_refused: "refused",
+    in_progress: "Batches in progress", col_lag: "Lag", col_receipts: "Receipts", col_size: "Size", col_batch_rows: "Rows (files)", col_receipt_state: "Receipt",
+    col_created_at: "Published", col_duration: "Duration", tile_max_lag: "Largest lag",
+    waiting_n: "{n} waiting", receipts_pending_n: "{n} pending", receipts_refused_n: "{n} refused",
+    ph_downloading: "downloading", ph_applying: "applying", items_table: "rows", items_folder: "files",
+    per_second: "/s", eta: "about {t} left", elapsed: "{t} so far", unknown_total: "total unknown",
+    copy: "Copy", copied: "Copied",
+    a_held: "{id} ({name}) is blocked: batch {batch} (seq {seq}) could not be written to the local target and is held (no receipt sent yet); the batches after it wait.",
+    a_held_do: "What to do (one of):",
+    a_rejected: "{id} ({name}) is blocked: batch {batch} (seq {seq}) was rejected (its rejected receipt is sent); the batches after it wait.",
+    a_rejected_do: "Deal with the cause first (the platform republishes, or fix the local problem; the rejected payload is kept in {dir}), then one of:",
+    a_blocked: "{id} ({name}) is blocked; the batches after it wait.",
+    a_resync_wait: "{id} ({name}): a resync was requested; waiting for the next full batch, and no incremental batch is applied until then.",
+    cmd_retry: "fix the local cause (table structure, constraint, permissions), then try the batch again:",
+    cmd_skip: "give the batch up: send the platform a rejected receipt and go on (say why):",
+    cmd_skip_rejected: "go on after the batch (say why):",
+    cmd_resync: "wait for the next full batch and apply it:",
+    cmd_unblock: "go on after the rejected batch:",
+    cmd_sync_now: "sync it now:",
     d: "{n}d", h: "{n}h", m: "{n}m", s: "{n}s"
   }
 };
@@ -259,6 +316,34 @@ function duration(secs) {
   parts.push(secs < 60 ? t("s", {n: secs}) : t("m", {n: m}));
   return parts.join(lang === "en" ? " " : "");
 }
+function bytes(n) {
+  if (n === null || n === undefined) return "-";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let v = Number(n), i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; ++i; }
+  return (i ? v.toFixed(v < 10 ? 2 : 1) : String(v)) + " " + units[i];
+}
+// A command to copy: the text (selected whole on a click) and a button that copies it. Copying
+// happens in the browser only; nothing is sent anywhere.
+function cmdLine(command) {
+  const code = el("code", {class: "cmd", text: command});
+  const button = el("button", {class: "copy", type: "button", text: t("copy")});
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(command);
+    } catch (e) {
+      const range = document.createRange();
+      range.selectNodeContents(code);
+      const sel = getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      try { document.execCommand("copy"); } catch (e2) { /* selected: Ctrl+C copies it */ }
+    }
+    button.textContent = t("copied");
+    setTimeout(() => { button.textContent = t("copy"); }, 1500);
+  });
+  return el("div", {class: "cmdline"}, code, button);
+}
 function badge(health) { return el("span", {class: "badge h-" + health, "data-health": health, text: t("h_" + health)}); }
 
 function translateStatic() {
@@ -292,6 +377,11 @@ function renderTiles(s) {
   tile("", sum.resources, t("tile_resources"));
   for (const h of ["ok", "syncing", "attention", "blocked", "unknown"])
     if (sum[h] || h === "ok" || h === "blocked") tile(h, sum[h], t("h_" + h));
+  const lags = s.resources.map(r => r.lag_seconds).filter(v => v !== null && v !== undefined);
+  if (lags.length) {
+    const lag = Math.max(...lags);
+    box.append(el("div", {class: "tile", "data-tile": "max_lag"}, el("div", {class: "n", text: duration(lag)}), el("div", {class: "l", text: t("tile_max_lag")})));
+  }
   tile(sum.receipts_pending ? "attention" : "", sum.receipts_pending, t("tile_pending"));
   tile(sum.receipts_refused ? "blocked" : "", sum.receipts_refused, t("tile_refused"));
 }
@@ -303,18 +393,36 @@ function renderAttention(s) {
     if (!r.action) continue;
     const a = r.action, vars = {id: r.resource_id, name: r.name || "-", sub: label("sub_", r.subscription)};
     const li = el("li", {class: r.health === "blocked" ? "blocked" : "", "data-resource": r.resource_id, "data-action": a.code});
-    if (a.code === "unblock") {
+    const why = (b) => (b && (b.error_code || b.error_message)) ? (b.error_code || "") + ": " + (b.error_message || "") : r.last_error;
+    let intro = null, reason = r.last_error, howKeys = {};
+    if (a.code === "retry") {
+      const b = r.held_batch || {};
+      li.append(el("div", {class: "what", text: t("a_held", Object.assign(vars, {batch: b.batch_id, seq: b.seq}))}));
+      reason = why(r.held_batch);
+      intro = t("a_held_do");
+    } else if (a.code === "skip") {
       const b = r.last_rejected || {};
-      li.append(el("div", {class: "what", text: t("a_unblock", Object.assign(vars, {batch: b.batch_id, seq: b.seq}))}));
-      if (b.error_code || b.error_message) li.append(el("div", {class: "why", text: (b.error_code || "") + ": " + (b.error_message || "")}));
-      else if (r.last_error) li.append(el("div", {class: "why", text: r.last_error}));
-      li.append(el("div", {text: t("a_unblock_do", {dir: a.rejected_dir || "rejected/"})}));
+      li.append(el("div", {class: "what", text: t("a_rejected", Object.assign(vars, {batch: b.batch_id, seq: b.seq}))}));
+      reason = why(r.last_rejected);
+      intro = t("a_rejected_do", {dir: a.rejected_dir || "rejected/"});
+      howKeys = {skip: "cmd_skip_rejected"};
+    } else if (a.code === "unblock") {
+      li.append(el("div", {class: "what", text: t("a_blocked", vars)}));
     } else {
-      const key = {approve_subscription: "a_approve", check_target: "a_check_target", see_error: "a_see_error", first_sync: "a_first_sync"}[a.code] || "a_see_error";
+      const key = {approve_subscription: "a_approve", check_target: "a_check_target", see_error: "a_see_error", first_sync: "a_first_sync", resync_wait: "a_resync_wait"}[a.code] || "a_see_error";
       li.append(el("div", {class: "what", text: t(key, vars)}));
-      if (r.last_error) li.append(el("div", {class: "why", text: r.last_error}));
     }
-    if (a.command) li.append(el("code", {class: "cmd", text: a.command}));
+    if (reason) li.append(el("div", {class: "why", text: reason}));
+    if (intro) li.append(el("div", {text: intro}));
+    const commands = a.commands || (a.command ? [{code: "", command: a.command}] : []);
+    if (commands.length === 1 && !intro) {
+      li.append(cmdLine(commands[0].command));
+    } else if (commands.length) {
+      const cmds = el("ol", {class: "cmds"});
+      for (const c of commands)
+        cmds.append(el("li", {"data-command": c.code}, el("div", {class: "how", text: t(howKeys[c.code] || "cmd_" + c.code)}), cmdLine(c.command)));
+      li.append(cmds);
+    }
     list.append(li);
   }
   for (const rc of s.receipts) {
@@ -327,7 +435,40 @@ function renderAttention(s) {
   if (!list.children.length) list.append(el("li", {class: "allgood-item"}, el("span", {class: "allgood", text: t("all_good")})));
 }
 
-const open = new Set();
+// Resources whose batch history is open; ?batches=ID opens one from a link.
+const open = new Set(params.get("batches") ? [params.get("batches")] : []);
+function itemsUnit(kind) { return t(kind === "folder" ? "items_folder" : "items_table"); }
+
+function renderProgress(s) {
+  const box = document.getElementById("progress"), running = s.resources.filter(r => r.progress);
+  document.getElementById("progress-section").hidden = !running.length;
+  box.replaceChildren();
+  for (const r of running) {
+    const p = r.progress, downloading = p.phase === "downloading";
+    const done = downloading ? p.bytes_done : p.items_done, total = downloading ? p.bytes_total : p.items_total;
+    const show = downloading ? bytes : (n) => num(n) + " " + itemsUnit(r.kind);
+    const bar = el("div", {class: "pbar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100"}, el("div", {class: "pfill"}));
+    const parts = [label("ph_", p.phase)];
+    if (total > 0) {
+      const pct = Math.min(100, Math.floor(100 * done / total));
+      bar.firstChild.style.width = pct + "%";
+      bar.setAttribute("aria-valuenow", String(pct));
+      parts.push(show(done) + " / " + show(total) + " (" + pct + "%)");
+    } else {
+      bar.classList.add("indeterminate");
+      parts.push(show(done) + " (" + t("unknown_total") + ")");
+    }
+    if (p.rate_per_second !== null && p.rate_per_second !== undefined)
+      parts.push((downloading ? bytes(p.rate_per_second) : num(Math.round(p.rate_per_second)) + " " + itemsUnit(r.kind)) + t("per_second"));
+    if (p.eta_seconds !== null && p.eta_seconds !== undefined) parts.push(t("eta", {t: duration(p.eta_seconds)}));
+    else if (p.elapsed_seconds !== null && p.elapsed_seconds !== undefined) parts.push(t("elapsed", {t: duration(p.elapsed_seconds)}));
+    box.append(el("div", {class: "progress", "data-progress": r.resource_id, "data-phase": p.phase},
+      el("div", {class: "who"}, el("strong", {text: r.resource_id}), " " + (r.name || ""),
+        el("span", {class: "sub", text: p.batch_id + " · #" + p.seq})),
+      bar, el("div", {class: "figures", text: parts.join(" · ")})));
+  }
+}
+
 function renderResources(s) {
   const body = document.querySelector("#resources tbody");
   body.replaceChildren();
@@ -335,12 +476,22 @@ function renderResources(s) {
     const b = r.batches;
     const toggle = el("button", {class: "link", type: "button", text: open.has(r.resource_id) ? t("hide") : t("history")});
     const tr = el("tr", {"data-resource": r.resource_id, "data-health": r.health},
-      el("td", {}, badge(r.health)), el("td", {class: "nowrap", text: r.resource_id}), el("td", {class: "name", text: r.name || "-"}),
-      el("td", {class: "nowrap", text: label("kind_", r.kind)}), el("td", {class: "nowrap", text: label("sub_", r.subscription)}),
+      el("td", {}, badge(r.health)), el("td", {class: "nowrap", text: r.resource_id}),
+      el("td", {class: "name"}, r.name || "-",
+        el("span", {class: "sub" + (r.subscription && r.subscription !== "approved" ? " bad" : ""), "data-kind": r.kind || "", "data-subscription": r.subscription || "",
+          text: label("kind_", r.kind) + " · " + label("sub_", r.subscription)})),
       el("td", {class: "num", text: r.last_seq === null ? "-" : String(r.last_seq)}),
-      whenCell(r.last_applied_at), el("td", {class: "num", text: num(r.rows_last_batch)}),
+      whenCell(r.last_applied_at),
+      el("td", {class: "num", "data-lag": r.lag_seconds === null || r.lag_seconds === undefined ? "" : String(r.lag_seconds)},
+        r.lag_seconds === null || r.lag_seconds === undefined ? "-" : duration(r.lag_seconds),
+        r.waiting_batches ? el("span", {class: "sub", text: t("waiting_n", {n: r.waiting_batches})}) : null),
+      el("td", {class: "num", text: num(r.rows_last_batch)}),
       el("td", {class: "num", text: num(r.rows_applied_total)}),
       el("td", {class: "num", text: b.applied + " / " + b.rejected + " / " + b.superseded}),
+      el("td", {class: "num", "data-pending": String(r.pending_receipts || 0)},
+        !r.pending_receipts && !r.refused_receipts ? "-" : null,
+        r.pending_receipts ? el("span", {class: "sub", text: t("receipts_pending_n", {n: r.pending_receipts})}) : null,
+        r.refused_receipts ? el("span", {class: "sub bad", text: t("receipts_refused_n", {n: r.refused_receipts})}) : null),
       whenCell(r.next_run_at), el("td", {class: "err", text: r.last_error || ""}), el("td", {}, toggle));
     body.append(tr);
     const hist = el("tr", {class: "history", "data-history": r.resource_id});
@@ -363,16 +514,22 @@ async function loadHistory(id, cell) {
     const data = await resp.json();
     if (!data.batches.length) { cell.replaceChildren(el("span", {class: "muted", text: t("no_batches")})); return; }
     const head = el("tr", {});
-    for (const k of ["col_seq", "col_batch", "col_mode", "col_state", "col_rows", "col_deleted", "col_outcome_at", "col_error"])
+    for (const k of ["col_seq", "col_batch", "col_mode", "col_state", "col_batch_rows", "col_deleted", "col_size", "col_created_at", "col_duration", "col_outcome_at", "col_receipt_state", "col_error"])
       head.append(el("th", {text: t(k)}));
     const rows = el("tbody", {});
     for (const b of data.batches) {
-      const health = b.state === "applied" ? "ok" : b.state === "rejected" ? "blocked" : b.state === "superseded" ? "unknown" : "syncing";
-      rows.append(el("tr", {"data-batch": b.batch_id},
-        el("td", {class: "num", text: String(b.seq)}), el("td", {text: b.batch_id}), el("td", {text: label("mode_", b.mode)}),
+      const health = b.state === "applied" ? "ok" : b.state === "rejected" || b.state === "failed" ? "blocked" : b.state === "superseded" ? "unknown" : "syncing";
+      const receipt = b.receipt_state ? label("rc_", b.receipt_state) + (b.receipt_http_status ? " (HTTP " + b.receipt_http_status + ")" : "") : "-";
+      rows.append(el("tr", {"data-batch": b.batch_id, "data-state": b.state},
+        el("td", {class: "num", text: String(b.seq)}), el("td", {class: "nowrap", text: b.batch_id}),
+        el("td", {class: "nowrap", text: label("mode_", b.mode)}),
         el("td", {}, el("span", {class: "badge h-" + health, text: label("st_", b.state)})),
         el("td", {class: "num", text: num(b.rows)}), el("td", {class: "num", text: num(b.deleted)}),
-        el("td", {text: when(b.outcome_at)}),
+        el("td", {class: "num", "data-bytes": b.payload_bytes === null ? "" : String(b.payload_bytes), text: bytes(b.payload_bytes)}),
+        whenCell(b.created_at),
+        el("td", {class: "num", text: duration(b.duration_seconds)}),
+        whenCell(b.outcome_at),
+        el("td", {class: "nowrap", "data-receipt-state": b.receipt_state || "", text: receipt}),
         el("td", {class: "err", text: b.error_code ? b.error_code + ": " + (b.error_message || "") : ""})));
     }
     cell.replaceChildren(el("table", {}, el("thead", {}, head), rows));
@@ -447,9 +604,12 @@ function renderEvents(s) {
       el("td", {text: e.resource_id || "-"}), el("td", {text: e.message})));
 }
 
+// Every 10 seconds; every 2 while a batch is in progress, so that its bar moves.
+let busy = false;
 function render(s) {
-  renderAgent(s); renderTiles(s); renderAttention(s); renderResources(s); renderChart(s);
-  renderReceipts(s); renderEvents(s);
+  renderAgent(s); renderTiles(s); renderAttention(s); renderProgress(s); renderResources(s);
+  renderChart(s); renderReceipts(s); renderEvents(s);
+  busy = s.resources.some(r => r.progress);
   document.getElementById("refreshed").textContent = t("refreshed", {t: when(s.agent.now)});
 }
 
@@ -461,12 +621,17 @@ async function refresh() {
   } catch (e) {
     document.getElementById("refreshed").textContent = t("refresh_failed", {e: e.message});
   }
+  setTimeout(refresh, busy ? 2000 : 10000);
 }
 
 translateStatic();
 const initial = JSON.parse(document.getElementById("initial-status").textContent);
-if (initial) render(initial); else refresh();
-setInterval(refresh, 10000);
+if (initial) {
+  render(initial);
+  setTimeout(refresh, busy ? 2000 : 10000);
+} else {
+  refresh();
+}
 </script>
 </body>
 </html>

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -48,10 +49,58 @@ ordered_json batch_json(const BatchEntry& b) {
           {"state", b.state},
           {"rows", b.rows},
           {"deleted", b.deleted},
+          {"payload_bytes", opt(b.payload_bytes)},
+          {"created_at", opt(b.created_at)},
+          {"started_at", opt(b.started_at)},
+          {"outcome_at", opt(b.outcome_at)},
+          {"duration_seconds", opt(b.duration_seconds)},
           {"error_code", opt(b.error_code)},
           {"error_message", opt(b.error_message)},
-          {"outcome_at", opt(b.outcome_at)},
+          {"receipt_state", opt(b.receipt_state)},
+          {"receipt_http_status", opt(b.receipt_http_status)},
           {"updated_at", b.updated_at}};
+}
+
+ordered_json action_json(const Action& a, const View& v) {
+  ordered_json commands = ordered_json::array();
+  for (const auto& c : a.commands) commands.push_back({{"code", c.code}, {"command", c.command}});
+  ordered_json out{{"code", a.code},
+                   {"command", a.command.empty() ? ordered_json(nullptr) : ordered_json(a.command)},
+                   {"commands", commands},
+                   {"batch_id", opt(a.batch_id)}};
+  if ((a.code == "skip" || a.code == "unblock") && !v.state_dir.empty())
+    out["rejected_dir"] = v.state_dir + "/rejected/";
+  return out;
+}
+
+const BatchProgress* progress_of(const View& v, const std::string& resource_id) {
+  for (const auto& p : v.live.progress)
+    if (p.resource_id == resource_id) return &p;
+  return nullptr;
+}
+
+ordered_json progress_json(const BatchProgress& p, const View& v) {
+  const ProgressFigures f = progress_figures(p, v.steady_now);
+  const bool started = p.phase_started != std::chrono::steady_clock::time_point{};
+  ordered_json started_at = nullptr;
+  if (started)
+    started_at = rfc3339(v.now - std::chrono::duration_cast<system_clock::duration>(
+                                     std::chrono::duration<double>(f.elapsed_seconds)));
+  ordered_json rate = nullptr;
+  if (f.rate_per_second) rate = std::round(*f.rate_per_second * 10) / 10;
+  return {{"batch_id", p.batch_id},
+          {"seq", p.seq},
+          {"phase", p.phase},
+          {"bytes_done", p.bytes_done},
+          {"bytes_total", p.bytes_total},
+          {"items_done", p.items_done},
+          {"items_total", p.items_total},
+          {"phase_started_at", started_at},
+          {"elapsed_seconds",
+           started ? ordered_json(static_cast<int64_t>(f.elapsed_seconds)) : ordered_json(nullptr)},
+          {"rate_unit", p.phase == "downloading" ? "bytes" : "items"},
+          {"rate_per_second", rate},
+          {"eta_seconds", opt(f.eta_seconds)}};
 }
 
 ordered_json event_json(const store::Event& e) {
@@ -65,16 +114,16 @@ ordered_json event_json(const store::Event& e) {
 
 ordered_json resource_json(const ResourceEntry& r, const View& v) {
   const auto& s = r.row.subscription;
+  const auto& backlog = r.backlog;
   const bool running = contains(v.live.running, s.resource_id);
   ordered_json action = nullptr;
-  if (auto a = action_for(r)) {
-    action = {{"code", a->code},
-              {"command", a->command.empty() ? ordered_json(nullptr) : ordered_json(a->command)}};
-    if (a->code == "unblock" && !v.state_dir.empty())
-      action["rejected_dir"] = v.state_dir + "/rejected/";
-  }
+  if (auto a = action_for(r)) action = action_json(*a, v);
   ordered_json last_rejected = nullptr;
   if (r.last_rejected) last_rejected = batch_json(*r.last_rejected);
+  ordered_json held = nullptr;
+  if (r.held) held = batch_json(*r.held);
+  ordered_json progress = nullptr;
+  if (const BatchProgress* p = progress_of(v, s.resource_id)) progress = progress_json(*p, v);
   auto next = v.live.next_run_at.find(s.resource_id);
   return {{"resource_id", s.resource_id},
           {"name", s.name},
@@ -93,8 +142,18 @@ ordered_json resource_json(const ResourceEntry& r, const View& v) {
            {{"applied", r.counts.applied},
             {"rejected", r.counts.rejected},
             {"superseded", r.counts.superseded}}},
+          {"bytes_downloaded_total", r.counts.bytes_downloaded},
           {"last_error", opt(r.row.last_error)},
           {"last_rejected", last_rejected},
+          {"held_batch", held},
+          {"lag_seconds", opt(lag_seconds(r, v.now))},
+          {"waiting_batches", backlog.waiting_batches},
+          {"oldest_waiting_created_at", opt(backlog.oldest_waiting_at)},
+          {"newest_listed_seq", opt(backlog.newest_listed_seq)},
+          {"pending_receipts", backlog.pending_receipts},
+          {"refused_receipts", backlog.refused_receipts},
+          {"resync_requested", backlog.resync_requested},
+          {"progress", progress},
           {"next_run_at",
            next == v.live.next_run_at.end() ? ordered_json(nullptr) : ordered_json(next->second)},
           {"action", action}};
@@ -159,20 +218,65 @@ std::string_view health_of(const ResourceEntry& r, bool running) {
   const std::string& state = r.row.state;
   if (state == store::kBlocked) return "blocked";
   if (running || state == store::kSyncing) return "syncing";
+  if (r.backlog.resync_requested) return "attention";
   if (state == store::kPaused || state == store::kError) return "attention";
   if (r.row.subscription.status != "approved") return "attention";
   return "ok";
 }
 
 std::optional<Action> action_for(const ResourceEntry& r) {
-  const auto& s = r.row.subscription;
-  if (!r.known) return Action{"first_sync", "fep-agent sync --now " + s.resource_id};
-  if (r.row.state == store::kBlocked)
-    return Action{"unblock", "fep-agent unblock " + s.resource_id};
-  if (s.status != "approved") return Action{"approve_subscription", ""};
-  if (r.row.state == store::kPaused) return Action{"check_target", ""};
-  if (r.row.state == store::kError) return Action{"see_error", ""};
+  const auto& id = r.row.subscription.resource_id;
+  auto action = [](std::string code, std::vector<ActionCommand> commands,
+                   std::optional<std::string> batch = std::nullopt) {
+    Action a{std::move(code), "", std::move(commands), std::move(batch)};
+    if (!a.commands.empty()) a.command = a.commands.front().command;
+    return a;
+  };
+  const ActionCommand resync{"resync", "fep-agent resync " + id};
+  auto skip = [&](const std::string& batch) {
+    return ActionCommand{"skip",
+                         "fep-agent skip " + id + " --batch " + batch + " --reason \"...\""};
+  };
+  if (!r.known) return action("first_sync", {{"sync_now", "fep-agent sync --now " + id}});
+  if (r.row.state == store::kBlocked) {
+    // A held batch blocks before an older rejected one (which an operator already let go).
+    if (r.held)
+      return action("retry", {{"retry", "fep-agent retry " + id}, skip(r.held->batch_id), resync},
+                    r.held->batch_id);
+    if (r.last_rejected)
+      return action("skip", {skip(r.last_rejected->batch_id), resync}, r.last_rejected->batch_id);
+    return action("unblock", {{"unblock", "fep-agent unblock " + id}});
+  }
+  if (r.backlog.resync_requested) return action("resync_wait", {});
+  if (r.row.subscription.status != "approved") return action("approve_subscription", {});
+  if (r.row.state == store::kPaused) return action("check_target", {});
+  if (r.row.state == store::kError) return action("see_error", {});
   return std::nullopt;
+}
+
+std::optional<int64_t> lag_seconds(const ResourceEntry& r, system_clock::time_point now) {
+  if (!r.known) return std::nullopt;
+  if (r.backlog.waiting_batches == 0) return 0;
+  if (!r.backlog.oldest_waiting_at) return std::nullopt;
+  auto published = parse_rfc3339(*r.backlog.oldest_waiting_at);
+  if (!published) return std::nullopt;
+  return std::max<int64_t>(0, system_clock::to_time_t(now) - *published);
+}
+
+ProgressFigures progress_figures(const BatchProgress& p,
+                                 std::chrono::steady_clock::time_point now) {
+  ProgressFigures f;
+  if (p.phase_started == std::chrono::steady_clock::time_point{}) return f;
+  f.elapsed_seconds = std::max(0.0, p.elapsed_seconds(now));
+  const bool downloading = p.phase == "downloading";
+  const int64_t done = downloading ? p.bytes_done : p.items_done;
+  const int64_t total = downloading ? p.bytes_total : p.items_total;
+  if (f.elapsed_seconds < 1.0 || done <= 0) return f;
+  f.rate_per_second = static_cast<double>(done) / f.elapsed_seconds;
+  if (total > 0)
+    f.eta_seconds = static_cast<int64_t>(
+        std::ceil(static_cast<double>(std::max<int64_t>(0, total - done)) / *f.rate_per_second));
+  return f;
 }
 
 std::vector<ResourceEntry> shown_resources(const Snapshot& s, const LiveInfo& live) {
@@ -395,10 +499,36 @@ std::string metrics_text(const View& v, bool db_ok) {
       return it == v.live.next_run_at.end() ? std::nullopt : parse_rfc3339(it->second);
     });
   }
+  m.family("fep_downloaded_bytes_total", "counter",
+           "Payload bytes (manifest sizes) of downloaded batches, counted at their outcome.");
+  each("fep_downloaded_bytes_total",
+       [](const ResourceEntry& r) { return std::optional<int64_t>(r.counts.bytes_downloaded); });
+  m.family("fep_resource_lag_seconds", "gauge",
+           "Seconds since the platform published the oldest listed batch without an outcome "
+           "(0: none waits).");
+  each("fep_resource_lag_seconds", [&](const ResourceEntry& r) { return lag_seconds(r, v.now); });
+  m.family("fep_resource_waiting_batches", "gauge",
+           "Listed batches without an outcome (waiting, running or held).");
+  each("fep_resource_waiting_batches", [](const ResourceEntry& r) {
+    return r.known ? std::optional<int64_t>(r.backlog.waiting_batches) : std::nullopt;
+  });
+
+  // Per resource: every shown resource, and any other with receipts still in the outbox, so
+  // that sum() is the agent's total.
+  std::vector<std::string> receipt_ids;
+  for (const auto& r : resources) receipt_ids.push_back(r.row.subscription.resource_id);
+  for (const auto& [id, counts] : v.snapshot.receipts_by_resource)
+    if (!contains(receipt_ids, id)) receipt_ids.push_back(id);
+  auto receipts = [&](const std::string& id) {
+    auto it = v.snapshot.receipts_by_resource.find(id);
+    return it == v.snapshot.receipts_by_resource.end() ? ReceiptCounts{} : it->second;
+  };
   m.family("fep_receipts_pending", "gauge", "Receipts waiting to be delivered to the exchange.");
-  m.sample("fep_receipts_pending", {}, v.snapshot.receipts_pending);
+  for (const auto& id : receipt_ids)
+    m.sample("fep_receipts_pending", {{"resource", id}}, receipts(id).pending);
   m.family("fep_receipts_refused", "gauge", "Receipts the exchange refused.");
-  m.sample("fep_receipts_refused", {}, v.snapshot.receipts_refused);
+  for (const auto& id : receipt_ids)
+    m.sample("fep_receipts_refused", {{"resource", id}}, receipts(id).refused);
   return m.str();
 }
 

@@ -13,15 +13,47 @@
 
 namespace fep::status {
 
-// What an operator should do about a resource; `command` when one command does it.
-struct Action {
-  std::string code;  // unblock | approve_subscription | check_target | see_error | first_sync
+// One command an operator may run: retry | skip | resync | unblock | sync_now.
+struct ActionCommand {
+  std::string code;
   std::string command;
+};
+
+// What an operator should do about a resource.
+//   retry                 a batch is held (the target refused it): fix the cause, then retry; or
+//                         skip it, or resync
+//   skip                  a batch was rejected (its receipt is sent): go on after it, or resync
+//   unblock               blocked, but the blocking batch is not in the database
+//   resync_wait           resync requested: waiting for the next full batch (nothing to run)
+//   approve_subscription | check_target | see_error | first_sync
+// `commands` in the order to consider them; `command` is the first one, or "" when none.
+struct Action {
+  std::string code;
+  std::string command;
+  std::vector<ActionCommand> commands;
+  std::optional<std::string> batch_id;  // the held or rejected batch the commands are about
 };
 
 // ok | syncing | attention | blocked | unknown (the dashboard's green, blue, amber, red, grey).
 std::string_view health_of(const ResourceEntry& r, bool running);
 std::optional<Action> action_for(const ResourceEntry& r);
+
+// How long the oldest batch listed for the resource has waited since the platform published it:
+// now - min(created_at) over the listed batches without an outcome (waiting, downloading,
+// applying or held), never negative; 0 when no batch waits. nullopt for a resource the state
+// database does not know, or when every waiting batch lacks a publication time.
+std::optional<int64_t> lag_seconds(const ResourceEntry& r,
+                                   std::chrono::system_clock::time_point now);
+
+// Download or apply rate (bytes or items per second) and the seconds left at that rate, of a
+// batch in progress; nullopt when not computable yet (nothing done, under a second elapsed, or
+// no total known).
+struct ProgressFigures {
+  double elapsed_seconds = 0;
+  std::optional<double> rate_per_second;
+  std::optional<int64_t> eta_seconds;
+};
+ProgressFigures progress_figures(const BatchProgress& p, std::chrono::steady_clock::time_point now);
 
 // The resources to show: the configured ones in configuration order when the agent says which
 // (a configured resource the database does not know yet is shown as unknown), else all.

@@ -1,6 +1,9 @@
 #include "agent/status/state_reader.h"
 
+#include <algorithm>
 #include <map>
+
+#include "agent/status/render.h"
 
 namespace fep::status {
 namespace {
@@ -24,15 +27,43 @@ class ReadTransaction {
   Status begun_;
 };
 
-BatchEntry batch_from(const Row& r) {
-  return BatchEntry{r.text(0),          r.text(1),          r.integer(2), r.text(3),
-                    r.text(4),          r.integer(5),       r.integer(6), r.optional_text(7),
-                    r.optional_text(8), r.optional_text(9), r.text(10)};
+// Schema 1 databases (an agent not yet upgraded) lack the batch timings, sizes and the resync
+// flag: those read as NULL and 0.
+std::string batch_select(int version) {
+  const bool v2 = version >= 2;
+  return std::string(
+             "SELECT b.batch_id, b.resource_id, b.seq, b.mode, b.state, b.rows, b.deleted, "
+             "b.error_code, b.error_message, b.outcome_at, b.updated_at, ") +
+         (v2 ? "b.payload_bytes, b.created_at, b.started_at, " : "NULL, NULL, NULL, ") +
+         "o.state, o.last_http_status FROM batches b "
+         "LEFT JOIN outbox o ON o.batch_id = b.batch_id ";
 }
 
-constexpr const char* kBatchColumns =
-    "batch_id, resource_id, seq, mode, state, rows, deleted, error_code, error_message, "
-    "outcome_at, updated_at";
+BatchEntry batch_from(const Row& r) {
+  BatchEntry b;
+  b.batch_id = r.text(0);
+  b.resource_id = r.text(1);
+  b.seq = r.integer(2);
+  b.mode = r.text(3);
+  b.state = r.text(4);
+  b.rows = r.integer(5);
+  b.deleted = r.integer(6);
+  b.error_code = r.optional_text(7);
+  b.error_message = r.optional_text(8);
+  b.outcome_at = r.optional_text(9);
+  b.updated_at = r.text(10);
+  b.payload_bytes = r.optional_integer(11);
+  b.created_at = r.optional_text(12);
+  b.started_at = r.optional_text(13);
+  b.receipt_state = r.optional_text(14);
+  b.receipt_http_status = r.optional_integer(15);
+  if (b.started_at && b.outcome_at) {
+    auto from = parse_rfc3339(*b.started_at);
+    auto to = parse_rfc3339(*b.outcome_at);
+    if (from && to) b.duration_seconds = std::max<int64_t>(0, *to - *from);
+  }
+  return b;
+}
 
 }  // namespace
 
@@ -64,61 +95,117 @@ Status StateReader::read_snapshot(Snapshot& out, const std::string& since_date, 
                     [&](const Row& r) { out.schema_version = static_cast<int>(r.integer(0)); });
   if (!st) return st;
 
+  const bool v2 = out.schema_version >= 2;
   std::map<std::string, size_t> index;
-  st = query(
-      "SELECT resource_id, name, kind, provider, share_type, subscription_status, last_seq, "
-      "last_applied_at, rows, state, last_error FROM resources ORDER BY resource_id",
-      {}, [&](const Row& r) {
-        ResourceEntry e;
-        e.row.subscription = {r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.text(5)};
-        e.row.last_seq = r.optional_integer(6);
-        e.row.last_applied_at = r.optional_text(7);
-        e.row.rows = r.integer(8);
-        e.row.state = r.text(9);
-        e.row.last_error = r.optional_text(10);
-        index[e.row.subscription.resource_id] = out.resources.size();
-        out.resources.push_back(std::move(e));
-      });
+  st = query(std::string("SELECT resource_id, name, kind, provider, share_type, "
+                         "subscription_status, last_seq, last_applied_at, rows, state, "
+                         "last_error, ") +
+                 (v2 ? "resync" : "0") + " FROM resources ORDER BY resource_id",
+             {}, [&](const Row& r) {
+               ResourceEntry e;
+               e.row.subscription = {r.text(0), r.text(1), r.text(2),
+                                     r.text(3), r.text(4), r.text(5)};
+               e.row.last_seq = r.optional_integer(6);
+               e.row.last_applied_at = r.optional_text(7);
+               e.row.rows = r.integer(8);
+               e.row.state = r.text(9);
+               e.row.last_error = r.optional_text(10);
+               e.backlog.resync_requested = r.integer(11) != 0;
+               index[e.row.subscription.resource_id] = out.resources.size();
+               out.resources.push_back(std::move(e));
+             });
+  if (!st) return st;
+
+  auto entry_of = [&](const std::string& resource_id) -> ResourceEntry* {
+    auto it = index.find(resource_id);
+    return it == index.end() ? nullptr : &out.resources[it->second];
+  };
+
+  st = query(std::string("SELECT resource_id, state, count(*), coalesce(sum(rows), 0), "
+                         "coalesce(sum(deleted), 0), ") +
+                 (v2 ? "coalesce(sum(payload_bytes), 0)" : "0") +
+                 " FROM batches WHERE state IN ('applied', 'rejected', 'superseded') "
+                 "GROUP BY resource_id, state",
+             {}, [&](const Row& r) {
+               ResourceEntry* e = entry_of(r.text(0));
+               if (!e) return;
+               BatchCounts& c = e->counts;
+               const std::string state = r.text(1);
+               if (state != "superseded") c.bytes_downloaded += r.integer(5);
+               if (state == "applied") {
+                 c.applied = r.integer(2);
+                 c.rows_applied = r.integer(3);
+                 c.rows_deleted = r.integer(4);
+               } else if (state == "rejected") {
+                 c.rejected = r.integer(2);
+               } else {
+                 c.superseded = r.integer(2);
+               }
+             });
+  if (!st) return st;
+
+  // The newest rejected batch and the oldest held one of each resource.
+  st = query(batch_select(out.schema_version) +
+                 "WHERE b.state = 'rejected' AND b.seq = (SELECT max(seq) FROM batches "
+                 "WHERE resource_id = b.resource_id AND state = 'rejected')",
+             {}, [&](const Row& r) {
+               auto batch = batch_from(r);
+               if (ResourceEntry* e = entry_of(batch.resource_id))
+                 e->last_rejected = std::move(batch);
+             });
+  if (!st) return st;
+  st = query(batch_select(out.schema_version) +
+                 "WHERE b.state = 'failed' AND b.seq = (SELECT min(seq) FROM batches "
+                 "WHERE resource_id = b.resource_id AND state = 'failed')",
+             {}, [&](const Row& r) {
+               auto batch = batch_from(r);
+               if (ResourceEntry* e = entry_of(batch.resource_id)) e->held = std::move(batch);
+             });
+  if (!st) return st;
+
+  // The backlog: the newest listed batch, and the batches listed without an outcome. Their
+  // oldest publication time is compared as instants, not as text (offsets may differ).
+  st = query(std::string("SELECT b.resource_id, b.seq, ") + (v2 ? "b.created_at" : "NULL") +
+                 " FROM batches b WHERE b.seq = (SELECT max(seq) FROM batches "
+                 "WHERE resource_id = b.resource_id)",
+             {}, [&](const Row& r) {
+               if (ResourceEntry* e = entry_of(r.text(0))) {
+                 e->backlog.newest_listed_seq = r.integer(1);
+                 e->backlog.newest_listed_at = r.optional_text(2);
+               }
+             });
+  if (!st) return st;
+  std::map<std::string, int64_t> oldest;  // resource id -> seconds since the epoch
+  st = query(std::string("SELECT resource_id, ") + (v2 ? "created_at" : "NULL") +
+                 " FROM batches WHERE state NOT IN ('applied', 'rejected', 'superseded')",
+             {}, [&](const Row& r) {
+               const std::string id = r.text(0);
+               ResourceEntry* e = entry_of(id);
+               if (!e) return;
+               ++e->backlog.waiting_batches;
+               const auto created = r.optional_text(1);
+               const auto at = created ? parse_rfc3339(*created) : std::nullopt;
+               if (!at) return;
+               auto [it, first] = oldest.try_emplace(id, *at);
+               if (first || *at < it->second) {
+                 it->second = *at;
+                 e->backlog.oldest_waiting_at = created;
+               }
+             });
   if (!st) return st;
 
   st = query(
-      "SELECT resource_id, state, count(*), coalesce(sum(rows), 0), coalesce(sum(deleted), 0) "
-      "FROM batches WHERE state IN ('applied', 'rejected', 'superseded') "
+      "SELECT resource_id, state, count(*) FROM outbox WHERE state IN ('pending', 'refused') "
       "GROUP BY resource_id, state",
       {}, [&](const Row& r) {
-        auto it = index.find(r.text(0));
-        if (it == index.end()) return;
-        BatchCounts& c = out.resources[it->second].counts;
-        const std::string state = r.text(1);
-        if (state == "applied") {
-          c.applied = r.integer(2);
-          c.rows_applied = r.integer(3);
-          c.rows_deleted = r.integer(4);
-        } else if (state == "rejected") {
-          c.rejected = r.integer(2);
-        } else {
-          c.superseded = r.integer(2);
-        }
-      });
-  if (!st) return st;
-
-  st = query(
-      "SELECT b.batch_id, b.resource_id, b.seq, b.mode, b.state, b.rows, b.deleted, "
-      "b.error_code, b.error_message, b.outcome_at, b.updated_at FROM batches b "
-      "WHERE b.state = 'rejected' AND b.seq = (SELECT max(seq) FROM batches "
-      "WHERE resource_id = b.resource_id AND state = 'rejected')",
-      {}, [&](const Row& r) {
-        auto entry = batch_from(r);
-        if (auto it = index.find(entry.resource_id); it != index.end())
-          out.resources[it->second].last_rejected = std::move(entry);
-      });
-  if (!st) return st;
-
-  st = query(
-      "SELECT state, count(*) FROM outbox WHERE state IN ('pending', 'refused') "
-      "GROUP BY state",
-      {}, [&](const Row& r) {
-        (r.text(0) == "pending" ? out.receipts_pending : out.receipts_refused) = r.integer(1);
+        const std::string id = r.text(0);
+        const bool pending = r.text(1) == "pending";
+        const int64_t n = r.integer(2);
+        ReceiptCounts& c = out.receipts_by_resource[id];
+        (pending ? c.pending : c.refused) = n;
+        (pending ? out.receipts_pending : out.receipts_refused) += n;
+        if (ResourceEntry* e = entry_of(id))
+          (pending ? e->backlog.pending_receipts : e->backlog.refused_receipts) = n;
       });
   if (!st) return st;
   st = query(
@@ -151,15 +238,17 @@ Expected<std::optional<std::vector<BatchEntry>>> StateReader::batches(
     const std::string& resource_id, int limit) {
   ReadTransaction tx(db_);
   if (!tx.begun()) return Unexpected{tx.begun().error()};
+  int version = 0;
+  auto st = query("PRAGMA user_version", {},
+                  [&](const Row& r) { version = static_cast<int>(r.integer(0)); });
+  if (!st) return Unexpected{st.error()};
   bool known = false;
-  auto st = query("SELECT 1 FROM resources WHERE resource_id = ?", {resource_id},
-                  [&](const Row&) { known = true; });
+  st = query("SELECT 1 FROM resources WHERE resource_id = ?", {resource_id},
+             [&](const Row&) { known = true; });
   if (!st) return Unexpected{st.error()};
   if (!known) return std::optional<std::vector<BatchEntry>>{};
   std::vector<BatchEntry> out;
-  st = query((std::string("SELECT ") + kBatchColumns +
-              " FROM batches WHERE resource_id = ? ORDER BY seq DESC LIMIT ?")
-                 .c_str(),
+  st = query(batch_select(version) + "WHERE b.resource_id = ? ORDER BY b.seq DESC LIMIT ?",
              {resource_id, int64_t{limit}}, [&](const Row& r) { out.push_back(batch_from(r)); });
   if (!st) return Unexpected{st.error()};
   return std::optional<std::vector<BatchEntry>>{std::move(out)};

@@ -23,11 +23,13 @@ class StateReader {
   // yet.
   static Expected<StateReader> open(const std::filesystem::path& state_db);
 
-  // Resources, batch counts, receipts, rows per day (outcomes on or after `since_date`,
-  // YYYY-MM-DD) and the newest `events` events, from one consistent read.
+  // Resources with their batch counts, held and last rejected batch and backlog (waiting
+  // batches, receipts, resync request); receipts; rows per day (outcomes on or after
+  // `since_date`, YYYY-MM-DD) and the newest `events` events, from one consistent read.
   Expected<Snapshot> snapshot(const std::string& since_date, int events);
 
-  // A resource's newest batches (by seq, newest first); nullopt when the resource is unknown.
+  // A resource's newest batches (by seq, newest first) with their receipt's state; nullopt when
+  // the resource is unknown.
   Expected<std::optional<std::vector<BatchEntry>>> batches(const std::string& resource_id,
                                                            int limit);
   Expected<std::vector<store::Event>> events(int limit);
@@ -35,7 +37,7 @@ class StateReader {
  private:
   explicit StateReader(store::Database db) : db_(std::move(db)) {}
   template <class F>
-  Status query(const char* sql, const std::vector<store::SqlValue>& params, F&& on_row) {
+  Status query(const std::string& sql, const std::vector<store::SqlValue>& params, F&& on_row) {
     return db_.query(sql, params, std::forward<F>(on_row));
   }
   Status read_snapshot(Snapshot& out, const std::string& since_date, int events);

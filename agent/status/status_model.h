@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/store/state_store.h"
+#include "agent/sync/progress.h"
 
 namespace fep::status {
 
@@ -21,6 +22,8 @@ struct BatchCounts {
   int64_t superseded = 0;
   int64_t rows_applied = 0;  // rows of every applied batch
   int64_t rows_deleted = 0;
+  // Payload bytes (the manifest's size) of the batches downloaded that have an outcome.
+  int64_t bytes_downloaded = 0;
 };
 
 // One batch as the history shows it.
@@ -29,13 +32,21 @@ struct BatchEntry {
   std::string resource_id;
   int64_t seq = 0;
   std::string mode;
-  std::string state;  // listed | downloading | applying | applied | rejected | superseded
-  int64_t rows = 0;
+  // listed | downloading | applying | failed (held for the operator) | applied | rejected |
+  // superseded
+  std::string state;
+  int64_t rows = 0;  // rows, or files for a folder
   int64_t deleted = 0;
   std::optional<std::string> error_code;
   std::optional<std::string> error_message;
   std::optional<std::string> outcome_at;
   std::string updated_at;
+  std::optional<int64_t> payload_bytes;      // the manifest's payload size, once downloading began
+  std::optional<std::string> created_at;     // when the platform published it (from the listing)
+  std::optional<std::string> started_at;     // the first download
+  std::optional<int64_t> duration_seconds;   // outcome_at - started_at, when both are known
+  std::optional<std::string> receipt_state;  // pending | delivered | refused; none yet: nullopt
+  std::optional<int64_t> receipt_http_status;
 };
 
 struct ResourceEntry {
@@ -43,6 +54,10 @@ struct ResourceEntry {
   bool known = true;  // false: configured, but the state database has nothing about it yet
   BatchCounts counts;
   std::optional<BatchEntry> last_rejected;  // the newest rejected batch, if any
+  std::optional<BatchEntry> held;           // the oldest batch held for the operator (failed)
+  // Listed batches without an outcome, the resource's receipts not yet accepted, the resync
+  // request. oldest_waiting_at is the earliest created_at of the waiting batches.
+  store::Backlog backlog;
 };
 
 // A receipt that still needs the platform (pending) or that the platform refused.
@@ -63,11 +78,19 @@ struct DayRows {
   int64_t batches = 0;
 };
 
+// Receipts of one resource that still need the platform, or that it refused.
+struct ReceiptCounts {
+  int64_t pending = 0;
+  int64_t refused = 0;
+};
+
 struct Snapshot {
   int schema_version = 0;
   std::vector<ResourceEntry> resources;  // by resource id
   int64_t receipts_pending = 0;
   int64_t receipts_refused = 0;
+  // Every resource with a pending or refused receipt, configured or not.
+  std::map<std::string, ReceiptCounts> receipts_by_resource;
   std::vector<ReceiptEntry> receipts;  // pending and refused, oldest first (at most kReceiptList)
   std::vector<DayRows> rows_per_day;   // only days with applied batches, ascending
   std::vector<store::Event> recent_events;  // newest first
@@ -83,6 +106,7 @@ struct LiveInfo {
   std::vector<std::string> running;                // being synced now
   std::map<std::string, std::string> next_run_at;  // resource id -> RFC 3339
   std::optional<std::string> last_heartbeat_at;    // RFC 3339 of the last accepted heartbeat
+  std::vector<BatchProgress> progress;             // batches being downloaded or applied now
 };
 
 struct AgentInfo {
@@ -100,6 +124,8 @@ struct View {
   const LiveInfo& live;
   std::chrono::system_clock::time_point now;
   std::string state_dir;  // where rejected payloads are kept (<state_dir>/rejected/)
+  // The same moment on the clock BatchProgress::phase_started is taken from.
+  std::chrono::steady_clock::time_point steady_now = std::chrono::steady_clock::now();
 };
 
 }  // namespace fep::status

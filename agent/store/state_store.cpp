@@ -1,5 +1,7 @@
 #include "agent/store/state_store.h"
 
+#include <nlohmann/json.hpp>
+
 #include <iterator>
 
 #include "adapters/base/clock.h"
@@ -28,6 +30,37 @@ ResourceRow resource_from(const Row& r) {
   out.state = r.text(9);
   out.last_error = r.optional_text(10);
   return out;
+}
+
+// What the audit log records of a batch's outcome: what the receipt tells the platform.
+std::string outcome_detail(const BatchOutcome& o) {
+  nlohmann::json detail{{"seq", o.seq}};
+  auto receipt = nlohmann::json::parse(o.receipt_body, nullptr, false);
+  if (receipt.is_object() && receipt.contains("counts") && receipt["counts"].is_object())
+    detail["counts"] = receipt["counts"];
+  else
+    detail["counts"] = {{"rows", o.rows}, {"deleted", o.deleted}};
+  if (o.error_code)
+    detail["error"] = {{"code", *o.error_code}, {"message", o.error_message.value_or("")}};
+  if (receipt.is_object() && receipt.contains("payload_sha256") &&
+      receipt["payload_sha256"].is_string())
+    detail["payload_sha256"] = receipt["payload_sha256"];
+  detail["receipt_id"] = o.receipt_id;
+  return audit_detail(detail);
+}
+
+// receipt.accepted or receipt.refused, for the batch and resource the receipt is about.
+Status audit_receipt(Database& db, const std::string& action, const std::string& receipt_id,
+                     nlohmann::json detail) {
+  std::optional<std::string> resource_id, batch_id;
+  auto st = db.query("SELECT resource_id, batch_id FROM outbox WHERE receipt_id = ?", {receipt_id},
+                     [&](const Row& r) {
+                       resource_id = r.text(0);
+                       batch_id = r.text(1);
+                     });
+  if (!st) return st;
+  detail["receipt_id"] = receipt_id;
+  return append_audit(db, {action, "agent", resource_id, batch_id, audit_detail(detail)});
 }
 
 }  // namespace
@@ -111,12 +144,19 @@ Status StateStore::set_resource_state(const std::string& resource_id, std::strin
       {resource_id, std::string(state), opt(error), rfc3339_now()});
 }
 
-Expected<std::optional<int64_t>> StateStore::unblock(const std::string& resource_id) {
+Expected<std::optional<int64_t>> StateStore::unblock(const std::string& resource_id,
+                                                     const std::string& actor) {
   Transaction tx(db_);
   if (!tx.begun()) return Unexpected{tx.begun().error()};
   std::optional<int64_t> skipped;
-  auto st = db_.query("SELECT max(seq) FROM batches WHERE resource_id = ? AND state = 'rejected'",
-                      {resource_id}, [&](const Row& r) { skipped = r.optional_integer(0); });
+  std::optional<std::string> skipped_batch;
+  auto st = db_.query(
+      "SELECT seq, batch_id FROM batches WHERE resource_id = ? AND state = 'rejected' "
+      "ORDER BY seq DESC LIMIT 1",
+      {resource_id}, [&](const Row& r) {
+        skipped = r.integer(0);
+        skipped_batch = r.text(1);
+      });
   if (!st) return Unexpected{st.error()};
   // The rejected batch keeps its receipt; syncing goes on after it.
   st = db_.run(
@@ -131,24 +171,42 @@ Expected<std::optional<int64_t>> StateStore::unblock(const std::string& resource
                 "unblocked by an operator" +
                     (skipped ? "; syncing goes on after seq " + std::to_string(*skipped) : "")});
   if (!st) return Unexpected{st.error()};
+  nlohmann::json detail = nlohmann::json::object();
+  if (skipped) detail["after_seq"] = *skipped;
+  st = append_audit(db_,
+                    {"operator.unblock", actor, resource_id, skipped_batch, audit_detail(detail)});
+  if (!st) return Unexpected{st.error()};
   if (auto c = tx.commit(); !c) return Unexpected{c.error()};
   return skipped;
 }
 
 Status StateStore::record_listed(const BatchRow& b) {
-  return db_.run(
-      "INSERT INTO batches (batch_id, resource_id, seq, mode, state, updated_at) "
-      "VALUES (?, ?, ?, ?, 'listed', ?) ON CONFLICT(batch_id) DO NOTHING",
-      {b.batch_id, b.resource_id, b.seq, b.mode, rfc3339_now()});
+  Transaction tx(db_);
+  if (!tx.begun()) return tx.begun();
+  auto st = db_.run(
+      "INSERT INTO batches (batch_id, resource_id, seq, mode, state, created_at, updated_at) "
+      "VALUES (?, ?, ?, ?, 'listed', ?, ?) ON CONFLICT(batch_id) DO NOTHING",
+      {b.batch_id, b.resource_id, b.seq, b.mode, opt(b.created_at), rfc3339_now()});
+  if (!st) return st;
+  if (db_.changes() > 0) {  // seen for the first time
+    nlohmann::json detail{{"seq", b.seq}, {"mode", b.mode}};
+    if (b.created_at) detail["created_at"] = *b.created_at;
+    st = append_audit(db_,
+                      {"batch.received", "agent", b.resource_id, b.batch_id, audit_detail(detail)});
+    if (!st) return st;
+  }
+  return tx.commit();
 }
 
 Expected<std::optional<BatchRow>> StateStore::batch(const std::string& batch_id) {
   std::optional<BatchRow> out;
-  auto st =
-      db_.query("SELECT batch_id, resource_id, seq, mode, state FROM batches WHERE batch_id = ?",
-                {batch_id}, [&](const Row& r) {
-                  out = BatchRow{r.text(0), r.text(1), r.integer(2), r.text(3), r.text(4)};
-                });
+  auto st = db_.query(
+      "SELECT batch_id, resource_id, seq, mode, state, created_at FROM batches "
+      "WHERE batch_id = ?",
+      {batch_id}, [&](const Row& r) {
+        out =
+            BatchRow{r.text(0), r.text(1), r.integer(2), r.text(3), r.text(4), r.optional_text(5)};
+      });
   if (!st) return Unexpected{st.error()};
   return out;
 }
@@ -191,8 +249,9 @@ Status StateStore::record_outcome(const BatchOutcome& o) {
   } else if (o.status == "applied") {
     st = db_.run(
         "UPDATE resources SET last_seq = ?, last_applied_at = ?, rows = ?, "
-        "last_error = NULL, updated_at = ? WHERE resource_id = ?",
-        {o.seq, o.outcome_at, o.rows, now, o.resource_id});
+        "last_error = NULL, updated_at = ?, resync = CASE WHEN (SELECT mode FROM batches "
+        "WHERE batch_id = ?) = 'full' THEN 0 ELSE resync END WHERE resource_id = ?",
+        {o.seq, o.outcome_at, o.rows, now, o.batch_id, o.resource_id});
   } else {
     st = db_.run("UPDATE resources SET last_seq = ?, updated_at = ? WHERE resource_id = ?",
                  {o.seq, now, o.resource_id});
@@ -213,6 +272,9 @@ Status StateStore::record_outcome(const BatchOutcome& o) {
       "INSERT INTO events (at, level, resource_id, batch_id, message) "
       "VALUES (?, ?, ?, ?, ?)",
       {now, o.status == "rejected" ? "error" : "info", o.resource_id, o.batch_id, message});
+  if (!st) return st;
+  st = append_audit(db_,
+                    {"batch." + o.status, "agent", o.resource_id, o.batch_id, outcome_detail(o)});
   if (!st) return st;
   return tx.commit();
 }
@@ -237,10 +299,18 @@ Expected<std::vector<OutboxEntry>> StateStore::outbox(std::optional<std::string_
 }
 
 Status StateStore::receipt_delivered(const std::string& receipt_id, long http_status) {
-  return db_.run(
+  Transaction tx(db_);
+  if (!tx.begun()) return tx.begun();
+  auto st = db_.run(
       "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, "
       "last_http_status = ?, last_error = NULL, updated_at = ? WHERE receipt_id = ?",
       {int64_t{http_status}, rfc3339_now(), receipt_id});
+  if (!st) return st;
+  if (db_.changes() > 0) {
+    st = audit_receipt(db_, "receipt.accepted", receipt_id, {{"http_status", http_status}});
+    if (!st) return st;
+  }
+  return tx.commit();
 }
 
 Status StateStore::receipt_refused(const std::string& receipt_id, long http_status,
@@ -259,6 +329,11 @@ Status StateStore::receipt_refused(const std::string& receipt_id, long http_stat
        "receipt refused by the exchange (HTTP " + std::to_string(http_status) + "): " + why,
        receipt_id});
   if (!st) return st;
+  if (db_.changes() > 0) {
+    st = audit_receipt(db_, "receipt.refused", receipt_id,
+                       {{"http_status", http_status}, {"reason", why}});
+    if (!st) return st;
+  }
   return tx.commit();
 }
 
@@ -288,6 +363,17 @@ Expected<std::vector<Event>> StateStore::recent_events(int limit) {
       });
   if (!st) return Unexpected{st.error()};
   return out;
+}
+
+Status StateStore::audit(const AuditRecord& record) {
+  Transaction tx(db_);
+  if (!tx.begun()) return tx.begun();
+  if (auto st = append_audit(db_, record); !st) return st;
+  return tx.commit();
+}
+
+Expected<AuditHead> StateStore::audit_head() {
+  return store::audit_head(db_);
 }
 
 }  // namespace fep::store

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "adapters/base/expected.h"
+#include "agent/store/audit_log.h"
 #include "agent/store/sqlite_db.h"
 
 namespace fep::store {
@@ -43,7 +44,10 @@ struct BatchRow {
   std::string resource_id;
   int64_t seq = 0;
   std::string mode;
-  std::string state;  // listed | downloading | applying | applied | rejected | superseded
+  // listed | downloading | applying | failed (held for the operator) | applied | rejected |
+  // superseded
+  std::string state;
+  std::optional<std::string> created_at;  // when the exchange published it
   bool has_outcome() const {
     return state == "applied" || state == "rejected" || state == "superseded";
   }
@@ -75,6 +79,46 @@ struct OutboxEntry {
   std::optional<std::string> last_error;
 };
 
+// One batch as `fep-agent history` shows it, with its receipt's state.
+struct BatchHistoryRow {
+  std::string batch_id;
+  std::string resource_id;
+  int64_t seq = 0;
+  std::string mode;
+  std::string state;
+  int64_t rows = 0;  // rows, or files for a folder
+  int64_t deleted = 0;
+  std::optional<int64_t> payload_bytes;
+  std::optional<std::string> created_at;  // published
+  std::optional<std::string> started_at;  // first download
+  std::optional<std::string> outcome_at;
+  std::optional<std::string> error_code;
+  std::optional<std::string> error_message;
+  std::optional<std::string> receipt_state;  // pending | delivered | refused
+  std::optional<int64_t> receipt_http_status;
+};
+
+// What is waiting for a resource: batches listed without an outcome and receipts not yet
+// accepted. Lag is counted from the oldest published batch still waiting.
+struct Backlog {
+  std::optional<int64_t> newest_listed_seq;
+  std::optional<std::string> newest_listed_at;
+  std::optional<std::string> oldest_waiting_at;
+  int64_t waiting_batches = 0;
+  int64_t pending_receipts = 0;
+  int64_t refused_receipts = 0;
+  bool resync_requested = false;
+};
+
+// Why an operator action could not be taken, or what it did.
+struct HeldBatch {
+  std::string batch_id;
+  int64_t seq = 0;
+  std::string state;  // failed (no receipt yet) | rejected (its receipt is sent)
+  std::optional<std::string> error_code;
+  std::optional<std::string> error_message;
+};
+
 struct Event {
   int64_t id = 0;
   std::string at;
@@ -99,9 +143,34 @@ class StateStore {
 
   // After an operator has dealt with a rejected batch: the resource syncs again from the batch
   // after it (which keeps its rejected receipt). Returns the seq skipped, if any.
-  Expected<std::optional<int64_t>> unblock(const std::string& resource_id);
+  // Recorded in the audit log as operator.unblock by `actor`.
+  Expected<std::optional<int64_t>> unblock(const std::string& resource_id,
+                                           const std::string& actor = operator_actor());
 
   Status record_listed(const BatchRow& batch);
+  // The first download attempt of a batch, and its payload size from the manifest.
+  Status batch_started(const std::string& batch_id, int64_t payload_bytes);
+  // The target refused a batch in a way the operator may fix (schema, constraint, target
+  // error): the batch waits as `failed`, without a receipt, and the resource blocks until the
+  // operator retries, skips or resyncs.
+  Status hold_batch(const std::string& batch_id, const std::string& resource_id,
+                    const std::string& code, const std::string& message);
+
+  // Operator actions (state_ops.cpp). Each records an event.
+  // The batch that blocks `resource_id`: held (failed) or rejected; nullopt when not blocked.
+  Expected<std::optional<HeldBatch>> blocking_batch(const std::string& resource_id);
+  // A held batch is tried again on the next run. Refused when the block is a rejected batch
+  // (its receipt is sent: the platform keeps it).
+  Expected<HeldBatch> retry(const std::string& resource_id, const std::string& actor);
+  // After `skip`'s rejected receipt is recorded: the resource goes on after the batch.
+  Status skipped(const std::string& resource_id, const std::string& batch_id,
+                 const std::string& reason, const std::string& actor);
+  // Apply no incremental batch until the next full one, which replaces everything before it.
+  Status request_resync(const std::string& resource_id, const std::string& actor);
+  Expected<Backlog> backlog(const std::string& resource_id);
+  // Newest first; every resource when `resource_id` is empty.
+  Expected<std::vector<BatchHistoryRow>> history(const std::optional<std::string>& resource_id,
+                                                 int limit);
   Expected<std::optional<BatchRow>> batch(const std::string& batch_id);
   Status set_batch_state(const std::string& batch_id, std::string_view state);
 
@@ -118,6 +187,15 @@ class StateStore {
   Status add_event(std::string_view level, const std::optional<std::string>& resource_id,
                    const std::optional<std::string>& batch_id, const std::string& message);
   Expected<std::vector<Event>> recent_events(int limit);
+
+  // Appends one entry to the tamper-evident audit log (audit_log.h) in a transaction of its
+  // own, for actions recorded outside the store: batch.verified, receipt.sent, config.reload.
+  // The store's own changes (batch.received, batch.applied|rejected|superseded,
+  // receipt.accepted|refused, operator.unblock) are recorded in their own transactions.
+  Status audit(const AuditRecord& record);
+  // The chain's entry count, last id and hash: log it where the state database cannot reach,
+  // so that a cut-off tail shows (`fep-agent audit verify --anchor ID:HASH`).
+  Expected<AuditHead> audit_head();
 
  private:
   explicit StateStore(Database db) : db_(std::move(db)) {}

@@ -3,7 +3,9 @@
 // whether a batch is there after a crash.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +32,17 @@ class BatchSink {
   virtual Expected<AppliedCounts, ApplyFailure> apply(const Manifest& manifest,
                                                       const std::filesystem::path& payload,
                                                       const ResourceConfig& resource) = 0;
+
+  // Called during apply with the rows or files written so far (for a progress display).
+  void set_progress(std::function<void(int64_t done)> report) { report_ = std::move(report); }
+
+ protected:
+  void report_progress(int64_t done) const {
+    if (report_) report_(done);
+  }
+
+ private:
+  std::function<void(int64_t)> report_;
 };
 
 // The sink for `target` (which must outlive it).

@@ -1,5 +1,7 @@
 // A bounded queue between the thread that parses a payload and the one that writes it, so that
-// parsing overlaps with database writes while memory stays at a few chunks.
+// parsing overlaps with database writes while memory stays at a few chunks. A producer that
+// found it full is woken only once it is half empty: it then refills it in one go instead of
+// waking for every item taken, which on a busy machine costs a scheduling delay each time.
 #pragma once
 
 #include <condition_variable>
@@ -14,10 +16,12 @@ class BoundedQueue {
  public:
   explicit BoundedQueue(size_t capacity) : capacity_(capacity) {}
 
-  // Blocks while full. Returns false (dropping `item`) once the queue is closed.
+  // Blocks while full (then until half empty). Returns false (dropping `item`) once the queue
+  // is closed.
   bool push(T item) {
     std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    if (items_.size() >= capacity_)
+      not_full_.wait(lock, [&] { return closed_ || items_.size() <= capacity_ / 2; });
     if (closed_) return false;
     items_.push_back(std::move(item));
     not_empty_.notify_one();
@@ -31,7 +35,7 @@ class BoundedQueue {
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
-    not_full_.notify_one();
+    if (items_.size() <= capacity_ / 2) not_full_.notify_one();
     return item;
   }
 

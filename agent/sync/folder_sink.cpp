@@ -32,11 +32,14 @@ using Step = Expected<void, ApplyFailure>;
 constexpr uint64_t kSlackPerFile = 4096;
 constexpr uint64_t kSpaceMargin = 64ULL << 20;
 
-// A disk that is full, read-only or not writable for us cannot take the batch now: the
-// resource pauses and the batch is tried again. Anything else is the disk refusing it.
+// The errors of a disk that is full, failing, read-only or not writable for us: it cannot take
+// the batch now, so the resource pauses and the batch is tried again on a later run.
+constexpr int kDiskUnavailable[] = {ENOSPC, EDQUOT, EIO, EROFS, EACCES, EPERM};
+
+// Anything else is the disk refusing the batch.
 ApplyFailure disk_failure(int error, const std::string& message) {
-  if (error == ENOSPC || error == EDQUOT || error == EROFS || error == EACCES || error == EPERM)
-    return target_unavailable(message);
+  for (int e : kDiskUnavailable)
+    if (error == e) return target_unavailable(message);
   return reject(RejectCode::target_error, message);
 }
 ApplyFailure disk_failure(const std::error_code& ec, const std::string& what) {
@@ -44,12 +47,13 @@ ApplyFailure disk_failure(const std::error_code& ec, const std::string& what) {
 }
 // Our own small files (bookkeeping) failed: the message holds strerror's text.
 ApplyFailure bookkeeping_failure(const std::string& message) {
-  for (int e : {ENOSPC, EDQUOT, EROFS, EACCES, EPERM})
+  for (int e : kDiskUnavailable)
     if (message.find(std::strerror(e)) != std::string::npos) return target_unavailable(message);
   return retry_later(message);
 }
 
-ApplyFailure extract_failure(const archive::ExtractError& e) {
+// `staging`: where the archive was being extracted (entries name paths relative to it).
+ApplyFailure extract_failure(const archive::ExtractError& e, const fs::path& staging) {
   using Kind = archive::ExtractError::Kind;
   switch (e.kind) {
     case Kind::unsafe_path:
@@ -59,11 +63,11 @@ ApplyFailure extract_failure(const archive::ExtractError& e) {
     case Kind::invalid:
       return reject(RejectCode::payload_invalid, e.message);
     case Kind::unavailable:
-      return target_unavailable(e.message);
+      return target_unavailable("extracting into " + staging.string() + ": " + e.message);
     case Kind::io:
       break;
   }
-  return reject(RejectCode::target_error, e.message);
+  return reject(RejectCode::target_error, "extracting into " + staging.string() + ": " + e.message);
 }
 
 // Removes the staging folder unless the batch was published.
@@ -381,7 +385,8 @@ Applied FolderSink::apply(const Manifest& m, const fs::path& payload,
   options.file_mode = target_.file_mode;
   options.dir_mode = target_.dir_mode;
   auto extracted = archive::extract_folder(payload, staging, options);
-  if (!extracted) return Unexpected{extract_failure(extracted.error())};
+  if (!extracted) return Unexpected{extract_failure(extracted.error(), staging)};
+  report_progress(static_cast<int64_t>(extracted->files.size()));
   if (extracted->files.size() != declared.files || extracted->bytes != declared.bytes)
     return Unexpected{reject(RejectCode::payload_invalid,
                              "the archive holds " + std::to_string(extracted->files.size()) +

@@ -7,6 +7,8 @@
 
 #include "agent/batch/manifest.h"
 #include "agent/batch/rejection.h"
+#include "agent/store/state_store.h"
+#include "agent/sync/apply_result.h"
 
 namespace fep {
 
@@ -27,5 +29,13 @@ struct ReceiptFields {
 };
 
 std::string receipt_body(const ReceiptFields& r);
+
+// A batch's outcome with its receipt, built once: the state store records both together and
+// the outbox posts that exact body until the platform acknowledges it.
+store::BatchOutcome make_outcome(const std::string& node, const std::string& resource_id,
+                                 const BatchListing& listing, ResourceKind kind,
+                                 std::string_view status, const AppliedCounts& counts,
+                                 const std::optional<std::string>& payload_sha256,
+                                 const std::optional<Rejection>& error);
 
 }  // namespace fep

@@ -7,6 +7,7 @@ namespace fep {
 int SyncSummary::exit_code() const {
   if (!errors.empty()) return 1;
   if (rejected > 0 || blocked) return 2;
+  if (receipts_refused > 0) return 3;
   return 0;
 }
 
@@ -31,6 +32,13 @@ void ReceiptOutbox::deliver(SyncSummary& summary) {
   Backoff backoff(config_.exchange.retry_base, config_.exchange.retry_cap);
   for (const auto& entry : *pending) {
     for (int attempt = 1;; ++attempt) {
+      if (auto st = store_.audit(
+              {"receipt.sent", "agent", entry.resource_id, entry.batch_id,
+               store::audit_detail({{"receipt_id", entry.receipt_id}, {"attempt", attempt}})});
+          !st) {
+        record_error(store_, summary, "", st.error().message);
+        return;
+      }
       auto answer = exchange_.post_receipt(entry.receipt_id, entry.body);
       if (answer) {
         (void)store_.receipt_delivered(entry.receipt_id, answer->http_status);

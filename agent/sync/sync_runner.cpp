@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 #include "adapters/base/clock.h"
@@ -16,15 +18,31 @@ namespace {
 
 constexpr int kListingPageSize = 100;
 
+store::BatchRow listed_row(const std::string& resource_id, const BatchListing& b) {
+  return {
+      b.batch_id, resource_id,
+      b.seq,      std::string(to_string(b.mode)),
+      "",         b.created_at.empty() ? std::nullopt : std::optional<std::string>(b.created_at)};
+}
+
+// The local target refused the batch: the operator may be able to fix the target (a table
+// changed by hand, a local constraint, permissions) and retry. Problems of the batch itself
+// are rejected at once: the provider has to know.
+bool held_for_operator(RejectCode code) {
+  return code == RejectCode::schema_mismatch || code == RejectCode::constraint_violation ||
+         code == RejectCode::target_error;
+}
+
 }  // namespace
 
 SyncRunner::SyncRunner(const Config& config, store::StateStore& store, ExchangeClient& exchange,
-                       const StopSource& stop)
+                       const StopSource& stop, ProgressBoard* progress)
     : config_(config),
       store_(store),
       exchange_(exchange),
       stop_(stop),
-      outbox_(config, store, exchange, stop) {}
+      outbox_(config, store, exchange, stop),
+      progress_(progress) {}
 
 SyncRunner::~SyncRunner() = default;
 
@@ -64,6 +82,10 @@ bool SyncRunner::refresh_subscriptions(SyncSummary& summary) {
   auto subscriptions = exchange_.subscriptions();
   if (!subscriptions) {
     note_error(summary, "", subscriptions.error().message);
+    // The node's token or id was refused: no resource can sync until the operator acts.
+    if (subscriptions.error().failure == Failure::credentials)
+      for (const auto& resource : config_.resources)
+        (void)store_.set_resource_state(resource.id, store::kError, subscriptions.error().message);
     return false;
   }
   for (const auto& resource : config_.resources) {
@@ -153,11 +175,25 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
 
   // Batches older than the newest full one are replaced by it: no need to download them.
   size_t first_to_apply = 0;
+  bool full_listed = false;
   for (size_t i = batches.size(); i-- > 0;)
     if (batches[i].mode == BatchMode::full) {
       first_to_apply = i;
+      full_listed = true;
       break;
     }
+  // After `fep-agent resync`, nothing is applied until a full batch replaces everything.
+  auto backlog = store_.backlog(resource.id);
+  const bool resync = backlog && backlog->resync_requested;
+  if (resync && !full_listed) {
+    for (const auto& b : batches)  // listed, so that status shows what waits
+      (void)store_.record_listed(listed_row(resource.id, b));
+    const std::string why = "resync: waiting for the next full batch (" +
+                            std::to_string(batches.size()) + " incremental batches wait)";
+    (void)store_.set_resource_state(resource.id, store::kPaused, why);
+    spdlog::info("{}: {}", resource.id, why);
+    return;
+  }
 
   for (size_t i = 0; i < batches.size(); ++i) {
     if (stop_.stop_requested()) return;
@@ -169,15 +205,13 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
     }
     if (*known && (*known)->has_outcome()) {
       // Decided before (e.g. a run that stopped before moving last_seq): never decide twice.
-      if ((*known)->state == "rejected") {
+      if ((*known)->state == "rejected" && !resync) {
         summary.blocked = true;
         return;
       }
       continue;
     }
-    if (auto st = store_.record_listed(
-            {b.batch_id, resource.id, b.seq, std::string(to_string(b.mode)), ""});
-        !st) {
+    if (auto st = store_.record_listed(listed_row(resource.id, b)); !st) {
       note_error(summary, resource.id, st.error().message);
       return;
     }
@@ -294,7 +328,21 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
     note_error(summary, resource.id, st.error().message);
     return BatchResult::stop;
   }
+  // The progress entry lives while this batch is worked on.
+  struct ProgressEntry {
+    ProgressBoard* board;
+    const std::string& resource_id;
+    ~ProgressEntry() {
+      if (board) board->end(resource_id);
+    }
+  } progress_entry{progress_, resource.id};
+  const int64_t items_total =
+      static_cast<int64_t>(manifest->folder ? manifest->folder->files : manifest->row_count);
+  if (progress_)
+    progress_->begin(resource.id, listing.batch_id, listing.seq, "downloading",
+                     static_cast<int64_t>(manifest->payload.size), items_total, spool);
   (void)store_.set_batch_state(listing.batch_id, "downloading");
+  (void)store_.batch_started(listing.batch_id, manifest->payload.size);
   // A download joined from several transfers (a resumed one, or a spool left by an earlier run
   // or the prefetch) that does not match may owe that to the joining: fetch it once more from
   // the start before blaming the exchange.
@@ -306,6 +354,9 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
                                                  manifest->payload.size, spool);
     if (!downloaded) {
       note_error(summary, resource.id, downloaded.error().message);
+      // The spool cannot be written (disk full): paused, and resumed by a later run.
+      if (downloaded.error().failure == Failure::local)
+        (void)store_.set_resource_state(resource.id, store::kPaused, downloaded.error().message);
       return BatchResult::stop;
     }
     const bool joined = *downloaded;
@@ -326,7 +377,29 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
     return reject_batch(*checked->mismatch, checked->sha256);
   }
 
+  // The audit log holds what was checked, before anything of the batch is applied.
+  nlohmann::json verified{
+      {"seq", listing.seq}, {"payload_bytes", manifest->payload.size}, {"sha256", checked->sha256}};
+  if (manifest->payload.sm3) verified["sm3"] = *manifest->payload.sm3;
+  verified["signature"] = nullptr;
+  if (*signature)
+    verified["signature"] = {
+        {"alg", (*signature)->alg},
+        {"key_id", (*signature)->key_id},
+        {"checked", config_.exchange.signing_keys.count((*signature)->key_id) > 0}};
+  if (auto st = store_.audit({"batch.verified", "agent", resource.id, listing.batch_id,
+                              store::audit_detail(verified)});
+      !st) {
+    note_error(summary, resource.id, st.error().message);
+    return BatchResult::stop;
+  }
   (void)store_.set_batch_state(listing.batch_id, "applying");
+  if (progress_) {
+    progress_->begin(resource.id, listing.batch_id, listing.seq, "applying",
+                     static_cast<int64_t>(manifest->payload.size), items_total);
+    into.set_progress(
+        [board = progress_, id = resource.id](int64_t done) { board->items(id, done); });
+  }
   // The next batch downloads while this one is written; its download resumes or finishes
   // from the spool when its turn comes. Joined before this function returns.
   std::future<void> next_download;
@@ -334,6 +407,20 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
   auto applied = into.apply(*manifest, spool, resource);
   if (!applied) {
     if (applied.error().transient()) return target_trouble(applied.error());
+    if (held_for_operator(applied.error().rejection.code)) {
+      // The payload stays in the spool for `fep-agent retry`.
+      const auto& why = applied.error().rejection;
+      spdlog::error(
+          "{}: batch {} failed: {}: {}; held until an operator retries, skips or "
+          "resyncs (see fep-agent status)",
+          resource.id, listing.batch_id, to_string(why.code), why.message);
+      if (auto st = store_.hold_batch(listing.batch_id, resource.id,
+                                      std::string(to_string(why.code)), why.message);
+          !st)
+        note_error(summary, resource.id, st.error().message);
+      ++summary.held;
+      return BatchResult::rejected;
+    }
     keep_rejected_payload(config_.state_dir, spool);
     return reject_batch(applied.error().rejection, checked->sha256);
   }
@@ -361,36 +448,8 @@ Status SyncRunner::finish_batch(const ResourceConfig& resource, const BatchListi
                                 const AppliedCounts& counts,
                                 const std::optional<std::string>& payload_sha256,
                                 const std::optional<Rejection>& error) {
-  ReceiptFields r;
-  r.receipt_id = new_uuid();
-  r.batch_id = listing.batch_id;
-  r.resource_id = resource.id;
-  r.seq = listing.seq;
-  r.node = config_.node.id;
-  r.status = std::string(status);
-  r.kind = kind;
-  r.rows_or_files = counts.rows;
-  r.deleted = counts.deleted;
-  r.bytes = counts.bytes;
-  r.payload_sha256 = payload_sha256;
-  r.applied_at = rfc3339_now();
-  r.error = error;
-
-  store::BatchOutcome o;
-  o.batch_id = r.batch_id;
-  o.resource_id = r.resource_id;
-  o.seq = r.seq;
-  o.status = r.status;
-  o.rows = counts.rows;
-  o.deleted = counts.deleted;
-  if (error) {
-    o.error_code = std::string(to_string(error->code));
-    o.error_message = error->message;
-  }
-  o.outcome_at = r.applied_at;
-  o.receipt_id = r.receipt_id;
-  o.receipt_body = receipt_body(r);
-  return store_.record_outcome(o);
+  return store_.record_outcome(make_outcome(config_.node.id, resource.id, listing, kind, status,
+                                            counts, payload_sha256, error));
 }
 
 }  // namespace fep

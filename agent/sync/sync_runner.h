@@ -15,6 +15,7 @@
 #include "agent/exchange/exchange_client.h"
 #include "agent/store/state_store.h"
 #include "agent/sync/batch_sink.h"
+#include "agent/sync/progress.h"
 #include "agent/sync/receipt_outbox.h"
 #include "agent/sync/sync_summary.h"
 
@@ -22,8 +23,9 @@ namespace fep {
 
 class SyncRunner {
  public:
+  // `progress`, when given, shows the batch at hand while it downloads and applies.
   SyncRunner(const Config& config, store::StateStore& store, ExchangeClient& exchange,
-             const StopSource& stop);
+             const StopSource& stop, ProgressBoard* progress = nullptr);
   ~SyncRunner();
 
   // Syncs every configured resource, or only `only_resource`.
@@ -56,6 +58,7 @@ class SyncRunner {
   ExchangeClient& exchange_;
   const StopSource& stop_;
   ReceiptOutbox outbox_;
+  ProgressBoard* progress_;
   std::map<std::string, std::unique_ptr<BatchSink>> sinks_;
 };
 

@@ -12,12 +12,16 @@ struct SyncSummary {
   int applied = 0;
   int rejected = 0;
   int superseded = 0;
+  int held = 0;  // batches the target refused, waiting for an operator
   int receipts_delivered = 0;
   int receipts_refused = 0;
   bool blocked = false;             // a resource is blocked by a rejected batch
   std::vector<std::string> errors;  // things that will be tried again (exchange down, ...)
 
-  // 0: all applied or nothing to do; 2: a rejection or a blocked resource; 1: an error.
+  // 0: all applied or nothing to do; 1: an error a later run may get past (the exchange or
+  // the target unreachable, a full disk, credentials rejected, receipts not delivered yet);
+  // 2: a batch rejected or a resource blocked; 3: the exchange refused a receipt in this run
+  // (400, 404 or 409: it is not sent again). The lowest non-zero code wins.
   int exit_code() const;
 };
 

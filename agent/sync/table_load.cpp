@@ -14,9 +14,10 @@
 namespace fep {
 namespace {
 
-// Values held per chunk, at most: with the queue's few chunks, this bounds memory.
-constexpr size_t kChunkBytes = 16u << 20;
-constexpr size_t kQueuedChunks = 2;
+// Values held per chunk, at most: with the queue's chunks, this bounds memory. Four chunks give
+// the reader slack to run ahead of the writer when the machine is busy.
+constexpr size_t kChunkBytes = 4u << 20;
+constexpr size_t kQueuedChunks = 4;
 
 struct EndOfRows {
   uint64_t records = 0;
@@ -111,6 +112,7 @@ Expected<AppliedCounts, ApplyFailure> TableSink::load_rows(const Manifest& manif
     }
     if (!written)
       return Unexpected{database_failure(where(chunk, written.error()), written.error().error)};
+    report_progress(counts.rows + counts.deleted);
   }
 }
 

@@ -34,6 +34,22 @@ int64_t to_int(const std::optional<std::string>& text) {
   return v;
 }
 
+// The database file a connection string names (SQLite's "Database=/path"), or "".
+std::string database_file(const std::string& connection) {
+  size_t at = 0;
+  while (at < connection.size()) {
+    const size_t end = std::min(connection.find(';', at), connection.size());
+    const std::string part = connection.substr(at, end - at);
+    const size_t eq = part.find('=');
+    std::string key = part.substr(0, eq == std::string::npos ? 0 : eq);
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (eq != std::string::npos && key == "database" && part.size() > eq + 1 && part[eq + 1] == '/')
+      return part.substr(eq + 1);
+    at = end + 1;
+  }
+  return "";
+}
+
 bool has_column(const std::vector<std::string>& columns, const std::string& name) {
   return std::any_of(columns.begin(), columns.end(), [&](const std::string& c) {
     return std::equal(c.begin(), c.end(), name.begin(), name.end(),
@@ -60,8 +76,12 @@ ApplyFailure TableSink::database_failure(const std::string& what, const odbc::Db
       return retry_later(message);
     case odbc::ErrorClass::retry:
       return retry_later(message);
-    case odbc::ErrorClass::unavailable:
-      return target_unavailable(message);
+    case odbc::ErrorClass::unavailable: {
+      const std::string file = database_file(target_.connection);
+      return target_unavailable(
+          "target " + target_.name + (file.empty() ? std::string() : " (" + file + ")") +
+          " cannot take writes (no space left on its disk, or read-only): " + message);
+    }
     case odbc::ErrorClass::constraint:
       return reject(RejectCode::constraint_violation, message);
     case odbc::ErrorClass::data:

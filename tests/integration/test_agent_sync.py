@@ -220,7 +220,7 @@ class AgentSyncTest(unittest.TestCase):
         status, _, body = self.exchange.request("POST", "/v1/receipts", first)
         self.assertEqual(status, 201, body)
 
-        self.assertSynced(self.agent.sync())
+        self.assertSynced(self.agent.sync(), 3)  # 3: a receipt was refused
         refused = self.agent.status()["refused_receipts"]
         self.assertEqual(len(refused), 1)
         self.assertEqual(refused[0]["last_http_status"], 409)

@@ -19,6 +19,16 @@ class DocsTest(unittest.TestCase):
         self.assertEqual(out, (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8"),
                          "docs/configuration.md is stale: fep-agent config-reference > it")
 
+    def test_readme_lists_every_command(self):
+        help_text = subprocess.run([harness.agent_bin(), "--help"], capture_output=True,
+                                   text=True, check=True).stdout
+        commands = re.findall(r"^  ([a-z][a-z-]+)\s", help_text.split("Subcommands:")[1], re.M)
+        self.assertIn("retry", commands)
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        for command in commands:
+            with self.subTest(command=command):
+                self.assertIn(f"| `fep-agent {command}", readme)
+
     def test_sample_configurations_are_valid(self):
         samples = sorted((ROOT / "config-samples").glob("*.yaml"))
         self.assertIn("agent.yaml", [s.name for s in samples])

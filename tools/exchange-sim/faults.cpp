@@ -79,6 +79,8 @@ std::string_view to_string(Fault fault) {
       return "lose_receipt_answer";
     case Fault::kCorruptPayload:
       return "corrupt_payload";
+    case Fault::kForbidden:
+      return "forbidden";
   }
   return "?";
 }
@@ -93,6 +95,7 @@ std::vector<Fault> RequestFaults::applied() const {
   if (corrupt_payload) out.push_back(Fault::kCorruptPayload);
   if (duplicate_listing) out.push_back(Fault::kDuplicateListing);
   if (lose_receipt_answer) out.push_back(Fault::kLoseReceiptAnswer);
+  if (forbidden) out.push_back(Fault::kForbidden);
   return out;
 }
 
@@ -144,6 +147,14 @@ Expected<FaultConfig> parse_fault_config(std::string_view text) {
       for (const auto& id : value) {
         if (!id.is_string()) return fail("\"corrupt_batches\" must be an array of batch ids");
         c.corrupt_batches.insert(id.get<std::string>());
+      }
+    } else if (key == "forbidden_resources") {
+      if (!value.is_array())
+        return fail("\"forbidden_resources\" must be an array of resource ids");
+      for (const auto& id : value) {
+        if (!id.is_string())
+          return fail("\"forbidden_resources\" must be an array of resource ids");
+        c.forbidden_resources.insert(id.get<std::string>());
       }
     } else if (key == "max_page") {
       auto n = whole(value, key, 0, 1000);

@@ -12,6 +12,7 @@
 //              "lose_receipt_answer": 0.2},
 //    "first": {"reset_payload": 1},       // the first N requests a fault can hit get it
 //    "corrupt_batches": ["B-20261120-0002"],
+//    "forbidden_resources": ["R-SCJG-0001"],  // its listing and batches answer 403
 //    "max_page": 2,                       // listing pages hold at most this many batches (0: no
 //    cap) "drip_pieces": 16, "drip_pause_ms": 25}
 #pragma once
@@ -56,8 +57,10 @@ enum class Fault {
   kDuplicateListing,
   kLoseReceiptAnswer,
   kCorruptPayload,  // not drawn: every payload answer of a batch in corrupt_batches
+  kForbidden,       // not drawn: every listing, manifest, signature and payload request of a
+                    // resource in forbidden_resources answers 403
 };
-inline constexpr int kFaultCount = 9;
+inline constexpr int kFaultCount = 10;
 
 std::string_view to_string(Fault fault);
 
@@ -76,6 +79,7 @@ struct FaultConfig {
   // tests that need one fault at one known moment).
   std::uint64_t first[kFaultCount] = {};
   std::set<std::string, std::less<>> corrupt_batches;
+  std::set<std::string, std::less<>> forbidden_resources;
   std::size_t max_page = 0;
   int drip_pieces = 16;
   int drip_pause_ms = 25;
@@ -93,6 +97,7 @@ struct RequestFaults {
   bool corrupt_payload = false;       // payload: served bytes differ from the manifest's sha256
   bool duplicate_listing = false;     // listing: one batch listed twice
   bool lose_receipt_answer = false;   // receipt: stored, then the connection closes unanswered
+  bool forbidden = false;             // listing or batch route: 403 for the resource
 
   std::vector<Fault> applied() const;
 };

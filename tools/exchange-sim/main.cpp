@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
   serve_cmd
       ->add_option("--faults", faults_file,
                    "Fault plan (JSON): injected errors, resets, short bodies, drips, ignored "
-                   "ranges, duplicate listings, lost receipt answers, corrupted payloads")
+                   "ranges, duplicate listings, lost receipt answers, corrupted payloads, "
+                   "forbidden resources")
       ->check(CLI::ExistingFile);
   serve_cmd->footer(
       "Fault plan (--faults FILE), every member optional:\n"
@@ -161,6 +162,7 @@ int main(int argc, char** argv) {
       "             \"duplicate_listing\": 0.1, \"lose_receipt_answer\": 0.2},\n"
       "   \"first\": {\"reset_payload\": 1},\n"
       "   \"corrupt_batches\": [\"B-20261120-0002\"],\n"
+      "   \"forbidden_resources\": [\"R-SCJG-0001\"],\n"
       "   \"max_page\": 2, \"drip_pieces\": 16, \"drip_pause_ms\": 25}\n"
       "Each request (numbered in arrival order) draws each rate from a hash of (seed, number,\n"
       "fault): the same seed and request order give the same faults.\n"
@@ -174,6 +176,8 @@ int main(int argc, char** argv) {
       "                          inclusive `after`), or a first page lists its last batch twice\n"
       "  lose_receipt_answer     receipt stored and logged, connection closed unanswered\n"
       "  corrupt_batches         these batches' payload bytes never match their manifest\n"
+      "  forbidden_resources     these resources' listing, manifest, signature and payload\n"
+      "                          requests answer 403 FORBIDDEN (a node refused the resource)\n"
       "  max_page                listing pages hold at most this many batches (0: no cap)\n"
       "  first                   per fault: the first N requests it could hit get it, whatever\n"
       "                          the rate (one fault at a known moment, for tests)\n"

@@ -58,7 +58,8 @@ ByteRange resolve_range(const httplib::Request& req, const std::string& etag, st
   if (!req.has_header("Range")) return whole;
   // If-Range holds an ETag or a date; only our exact (strong) ETag lets the range apply.
   if (req.has_header("If-Range") && trim(req.get_header_value("If-Range")) != etag) return whole;
-  std::string_view spec = trim(req.get_header_value("Range"));
+  const std::string range = req.get_header_value("Range");  // by value: `spec` points into it
+  std::string_view spec = trim(range);
   if (!starts_with_nocase(spec, "bytes=")) return whole;
   spec.remove_prefix(6);
   if (spec.find(',') != std::string_view::npos) return whole;  // several ranges: send it all

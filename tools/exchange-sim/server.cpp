@@ -91,6 +91,8 @@ class ExchangeServer {
   // Checks credentials and the fault plan, then runs `handler`.
   httplib::Server::Handler guarded(Route route, RouteHandler handler);
   std::optional<Answer> authorize(const Request& req) const;
+  // Fault forbidden_resources: the 403 a platform gives a node that may not read the resource.
+  std::optional<Answer> forbidden(const std::string& resource_id, RequestFaults& faults) const;
   std::optional<Answer> require_subscribed(const std::string& resource_id) const;
   // The batch named by the path, or the answer to give instead.
   std::variant<BatchInfo, Answer> lookup_batch(const std::string& batch_id);
@@ -147,6 +149,18 @@ httplib::Server::Handler ExchangeServer::guarded(Route route, RouteHandler handl
   };
 }
 
+std::optional<Answer> ExchangeServer::forbidden(const std::string& resource_id,
+                                                RequestFaults& faults) const {
+  const FaultConfig* fc = faults_.config();
+  if (!fc || !fc->forbidden_resources.count(resource_id)) return std::nullopt;
+  RequestFaults only;  // the answer replaces everything else the plan drew for the request
+  only.n = faults.n;
+  only.forbidden = true;
+  faults = only;
+  return error_answer(403, "FORBIDDEN",
+                      "injected fault: this node may not read resource " + resource_id);
+}
+
 std::optional<Answer> ExchangeServer::require_subscribed(const std::string& resource_id) const {
   auto sub = store_.subscription(resource_id);
   if (!sub) return error_answer(500, "INTERNAL", sub.error().message);
@@ -174,6 +188,7 @@ void ExchangeServer::subscriptions(Response& res, const std::string& node) {
 
 void ExchangeServer::batch_list(const Request& req, Response& res, RequestFaults& faults) {
   const std::string resource_id = req.matches[1].str();
+  if (auto denied = forbidden(resource_id, faults)) return send(res, *denied);
   if (auto denied = require_subscribed(resource_id)) return send(res, *denied);
   auto after = parse_param(req, "after", 0);
   auto limit = parse_param(req, "limit", 100);
@@ -268,7 +283,9 @@ Status ExchangeServer::setup() {
                           RequestFaults& faults) {
       auto found = lookup_batch(req.matches[1].str());
       if (auto* denied = std::get_if<Answer>(&found)) return send(res, *denied);
-      answer(req, res, std::get<BatchInfo>(found), faults);
+      const auto& batch = std::get<BatchInfo>(found);
+      if (auto denied = forbidden(batch.resource_id, faults)) return send(res, *denied);
+      answer(req, res, batch, faults);
     };
   };
   // Manifest and signature: the stored bytes exactly as published. A missing manifest is the

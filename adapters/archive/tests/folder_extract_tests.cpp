@@ -18,6 +18,7 @@
 #include "adapters/archive/folder_extract.h"
 #include "adapters/base/clock.h"
 #include "adapters/base/digest.h"
+#include "adapters/base/utf8.h"
 
 using namespace fep;
 using namespace fep::archive;
@@ -342,6 +343,12 @@ TEST_CASE("a tar name that is not UTF-8 is refused") {
   auto r = extract_folder(tar, t.dest(), Tmp::options(tar, 1, 1));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ExtractError::Kind::unsafe_path);
+  // The message shows the bytes escaped: it goes into receipts and JSON, which need UTF-8.
+  CHECK(is_valid_utf8(r.error().message));
+  CHECK(r.error().message.find("\\xb1\\xa8\\xb8\\xe6.txt") != std::string::npos);
+  auto name = safe_relative_path("ok/\xed\xa0\x80\xff");
+  REQUIRE_FALSE(name.ok());
+  CHECK(name.error().message == "\"ok/\\xed\\xa0\\x80\\xff\" is not valid UTF-8");
 }
 
 TEST_CASE("a file that is a hard link into the previous version is replaced, not written") {

@@ -225,3 +225,75 @@ TEST_CASE("bookkeeping rows commit with the batch") {
   CHECK(rows[0][1] == "3");
   CHECK(query(*conn, d->select_bookkeeping(), 2, {Param::text("B-2")}).empty());
 }
+
+TEST_CASE("the SQLite writer inserts, upserts and deletes in multi-row groups") {
+  TempDb db;
+  auto conn = db.open();
+  auto d = sqlite(conn->identifier_quote());
+  // A composite key and a binary column: 4 columns, so 249 rows per 999-parameter group.
+  TableSchema s{
+      "w",
+      {col("k1", "integer", false), col("k2", "text", false), col("v", "text"), col("b", "binary")},
+      {"k1", "k2"}};
+  REQUIRE(conn->execute(d->create_table(s)).ok());
+  auto writer = d->writer(*conn, s);
+
+  auto chunk_of = [](size_t first, size_t rows, std::string_view tag) {
+    Chunk c{fep::odbc::ParamColumn(), fep::odbc::ParamColumn(), fep::odbc::ParamColumn(),
+            fep::odbc::ParamColumn(Param::Kind::binary)};
+    for (size_t i = first; i < first + rows; ++i) {
+      c[0].push(std::to_string(i));
+      c[1].push("键" + std::to_string(i % 3));
+      if (i % 7 == 0)
+        c[2].push_null();
+      else
+        c[2].push(std::string(tag) + std::to_string(i));
+      c[3].push(std::string("\x00\x01", 2) + std::to_string(i));  // a NUL inside: bytes
+    }
+    return c;
+  };
+  // 600 rows: two full groups and a tail.
+  REQUIRE(writer->insert(chunk_of(0, 600, "v")).ok());
+  auto rows = query(*conn, "SELECT count(*), count(v), sum(length(b)) FROM w", 3);
+  CHECK(rows[0][0] == "600");
+  CHECK(rows[0][1] == std::to_string(600 - 86));  // 0, 7, ..., 595 are NULL
+  rows = query(*conn, "SELECT v, hex(b) FROM w WHERE k1 = 598", 2);
+  CHECK(rows[0][0] == "v598");
+  CHECK(rows[0][1] == "0001353938");
+
+  // Upsert: 300 existing rows change, 50 new ones arrive.
+  REQUIRE(writer->upsert(chunk_of(300, 350, "u")).ok());
+  rows = query(*conn, "SELECT count(*), sum(v LIKE 'u%') FROM w", 2);
+  CHECK(rows[0][0] == "650");
+  CHECK(rows[0][1] == std::to_string(350 - 50));  // the multiples of 7 stay NULL
+
+  // Delete by the composite key, in primary-key order; a key that is not there is no error.
+  Chunk keys{fep::odbc::ParamColumn(), fep::odbc::ParamColumn()};
+  for (size_t i = 0; i < 400; ++i) {
+    keys[0].push(std::to_string(i));
+    keys[1].push("键" + std::to_string(i % 3));
+  }
+  keys[0].push("100000");
+  keys[1].push("键0");
+  REQUIRE(writer->remove(keys).ok());
+  CHECK(query(*conn, "SELECT count(*) FROM w", 1)[0][0] == "250");
+  REQUIRE(conn->commit().ok());
+}
+
+TEST_CASE("a failing row in a multi-row group is named") {
+  TempDb db;
+  auto conn = db.open();
+  auto d = sqlite(conn->identifier_quote());
+  TableSchema s{"f", {col("id", "bigint", false), col("v", "text")}, {"id"}};
+  REQUIRE(conn->execute(d->create_table(s)).ok());
+  auto writer = d->writer(*conn, s);
+  Chunk c{fep::odbc::ParamColumn(), fep::odbc::ParamColumn()};
+  for (int i = 0; i < 1200; ++i) {
+    c[0].push(std::to_string(i == 777 ? 5 : i));  // row 777 repeats the key of row 5
+    c[1].push("x");
+  }
+  auto r = writer->insert(c);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().row == std::optional<size_t>(777));
+  CHECK(r.error().error.error_class == fep::odbc::ErrorClass::constraint);
+}

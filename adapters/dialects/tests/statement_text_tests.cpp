@@ -52,7 +52,7 @@ TEST_CASE("PostgreSQL: types, casts for text-bound parameters, ON CONFLICT") {
         "ALTER TABLE \"ods\".\"ent\" ADD \"memo\" text");
   CHECK(d->rename_table("ent_new", "ent") == "ALTER TABLE \"ods\".\"ent_new\" RENAME TO \"ent\"");
   CHECK_FALSE(d->ddl_commits());
-  CHECK(d->chunk_rows() == 20000);
+  CHECK(d->chunk_rows() == 5000);
 }
 
 TEST_CASE("KingbaseES speaks the PostgreSQL dialect") {

@@ -19,6 +19,16 @@ TEST_CASE("YAML syntax errors and empty files carry a mark") {
                  "agent.yaml:16:1: only one YAML document is allowed"));
 }
 
+TEST_CASE("text yaml-cpp cannot get past is a syntax error, not an endless parse") {
+  // yaml-cpp 0.7 reads a stray ',' as endless empty documents (its issue 1040).
+  Fixture f;
+  CHECK(f.error(",") == "agent.yaml:1:1: YAML syntax error: unexpected ','");
+  CHECK(f.error("\n,\n") == "agent.yaml:2:1: YAML syntax error: unexpected ','");
+  CHECK(f.error("# comment\n---\n,\n") == "agent.yaml:3:1: YAML syntax error: unexpected ','");
+  CHECK(f.error(kBase + "  []\n,\n") == "agent.yaml:15:1: YAML syntax error: end of map not found");
+  CHECK(contains(f.error("node:\n  id: N-1\n ,x\n"), "YAML syntax error"));
+}
+
 TEST_CASE("unknown keys are errors that list the valid keys") {
   Fixture f;
   CHECK(f.error(kBase + "  []\ncolour: blue\n") ==
@@ -28,7 +38,7 @@ TEST_CASE("unknown keys are errors that list the valid keys") {
   const auto odbc_path = replace_all(kBase, "x.db\"\n", "x.db\"\n    path: /srv/x\n");
   CHECK(f.error(odbc_path + "  []\n") ==
         "agent.yaml:10:5: targets.db.path: unknown key (valid keys: type, connection, "
-        "password_file, dialect, schema, table_prefix)");
+        "password_file, dialect, schema, table_prefix, allow_driver_path)");
   CHECK(contains(f.error(kBase + "  - {id: R-1, target: db, tabel: t}\n"),
                  "agent.yaml:14:27: resources[0].tabel: unknown key (valid keys: id, target, "
                  "table, path, schedule, window, on_schema_change)"));

@@ -181,13 +181,68 @@ TEST_CASE("secret files readable by others or writable by group or others are re
                  "exchange.key_password_file: " + (f.dir / "keypw").string() + " has mode 0644"));
 }
 
+// kBase with the db target's connection string replaced (line 9) and `lines` added after it.
+std::string with_connection(const std::string& connection, const std::string& lines = "") {
+  return replace_all(kBase, "    connection: \"Driver=SQLite3;Database=/tmp/x.db\"\n",
+                     "    connection: \"" + connection + "\"\n" + lines) +
+         "  []\n";
+}
+
+TEST_CASE("a connection string names a registered driver, not a library file") {
+  Fixture f;
+  for (std::string cs :
+       {"Driver=SQLite3;Database=/tmp/x.db", "Driver={PostgreSQL Unicode};Server=h",
+        "DRIVER={MariaDB Unicode};Database=ods", "driver = DM8 ;Server=dm",
+        "DSN=local;Database=/var/lib/fep/a.so", "Driver={Some.Solution}"}) {
+    CAPTURE(cs);
+    auto config = f.parse(with_connection(cs));
+    REQUIRE_MESSAGE(config.ok(), (config.ok() ? "" : config.error().message));
+    CHECK_FALSE(config->targets.at("db").allow_driver_path);
+  }
+  for (std::string cs :
+       {"Driver=/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so;Database=/tmp/x.db",
+        "DRIVER={/opt/dmdbms/bin/libdodbc.so};Server=dm", "driver = libevil.so ;Database=x",
+        "Driver=libsqlite3odbc.SO", "Driver=libmaodbc.so.3", "Driver=./odbc",
+        "Driver={lib;evil.so}", "Driver={/tmp/a}}b};Server=x",
+        // Hidden from a parser that honours braces, not from one that does not.
+        "Driver=SQLite3;Database={x;Driver=/tmp/evil.so}"}) {
+    CAPTURE(cs);
+    CHECK(f.error(with_connection(cs)) ==
+          "agent.yaml:9:17: targets.db.connection: Driver= names a library file (a path, or a "
+          "name ending in .so); name a driver registered in /etc/odbcinst.ini, or set "
+          "allow_driver_path: true to load that library");
+    auto allowed = f.parse(with_connection(cs, "    allow_driver_path: true\n"));
+    REQUIRE_MESSAGE(allowed.ok(), (allowed.ok() ? "" : allowed.error().message));
+    CHECK(allowed->targets.at("db").allow_driver_path);
+    CHECK(allowed->targets.at("db").connection == cs);
+  }
+}
+
+TEST_CASE("allow_driver_path: a boolean, for odbc targets only, never echoing the connection") {
+  Fixture f;
+  const auto message = f.error(with_connection("Driver=/tmp/x.so;PWD=hunter2-secret"));
+  CHECK(contains(message, "targets.db.connection: Driver= names a library file"));
+  CHECK_FALSE(contains(message, "hunter2"));
+  CHECK_FALSE(contains(message, "/tmp/x.so"));
+  CHECK(f.error(with_connection("Driver=SQLite3", "    allow_driver_path: yes\n")) ==
+        "agent.yaml:10:24: targets.db.allow_driver_path: expected true or false, found \"yes\"");
+  CHECK(contains(f.error(replace_all(kBase, "    path: /tmp/files\n",
+                                     "    path: /tmp/files\n    allow_driver_path: true\n") +
+                         "  []\n"),
+                 "agent.yaml:13:5: targets.files.allow_driver_path: unknown key"));
+  auto config = f.parse(kBase + "  []\n");
+  REQUIRE(config.ok());
+  CHECK(config->targets.at("db").allow_driver_path == TargetConfig{}.allow_driver_path);
+}
+
 TEST_CASE("security keys are in the reference") {
   const auto md = config_reference_markdown();
   for (const char* row :
        {"| `ca_file` | path | no |", "| `client_cert` | path | no |",
         "| `client_key` | path | no |", "| `key_password_file` | path | no |",
         "| `pinned_pubkey` | string or list | no |", "| `proxy` | string | no |",
-        "| `require_signature` | boolean | no | `false` |", "| `signing_keys` | map | no |"}) {
+        "| `require_signature` | boolean | no | `false` |", "| `signing_keys` | map | no |",
+        "| `allow_driver_path` | boolean | no | `false` |"}) {
     CAPTURE(row);
     CHECK(contains(md, row));
   }

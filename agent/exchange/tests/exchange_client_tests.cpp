@@ -21,7 +21,7 @@ using fep::testing::config_for;
 
 }  // namespace
 
-TEST_CASE("error bodies reach the operator's message; 4xx is not retried") {
+TEST_CASE("error bodies reach the operator's message; 403 is not retried") {
   Server s;
   std::atomic<int> calls{0};
   s.http.Get("/v1/subscriptions", [&](const httplib::Request& req, httplib::Response& res) {
@@ -38,9 +38,33 @@ TEST_CASE("error bodies reach the operator's message; 4xx is not retried") {
   ExchangeClient client(config, stop);
   auto r = client.subscriptions();
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().failure == Failure::permanent);
+  CHECK(r.error().failure == Failure::credentials);
+  CHECK(r.error().http_status == 403);
   CHECK(r.error().code == "FORBIDDEN");
+  CHECK(r.error().message.rfind("credentials rejected: ", 0) == 0);
+  CHECK(r.error().message.find("HTTP 403") != std::string::npos);
   CHECK(r.error().message.find("节点未授权") != std::string::npos);
+  CHECK(calls == 1);
+}
+
+TEST_CASE("other 4xx answers are permanent and not retried") {
+  Server s;
+  std::atomic<int> calls{0};
+  s.http.Get("/v1/resources/R-1/batches", [&](const httplib::Request&, httplib::Response& res) {
+    ++calls;
+    res.status = 404;
+    res.set_content(R"({"error": {"code": "NOT_SUBSCRIBED", "message": "not approved"}})",
+                    "application/json");
+  });
+  s.start();
+  auto config = config_for(s.port);
+  StopSource stop;
+  ExchangeClient client(config, stop);
+  auto r = client.list_batches("R-1", 0, 10);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().failure == Failure::permanent);
+  CHECK(r.error().code == "NOT_SUBSCRIBED");
+  CHECK(r.error().message.find("credentials") == std::string::npos);
   CHECK(calls == 1);
 }
 
@@ -68,7 +92,7 @@ TEST_CASE("503 with Retry-After is retried until it succeeds") {
   CHECK(calls == 3);
 }
 
-TEST_CASE("401 is permanent and says what to check") {
+TEST_CASE("401 is a credentials failure and says what to check") {
   Server s;
   s.http.Post("/v1/receipts", [&](const httplib::Request&, httplib::Response& res) {
     res.status = 401;
@@ -81,8 +105,11 @@ TEST_CASE("401 is permanent and says what to check") {
   ExchangeClient client(config, stop);
   auto r = client.post_receipt("id-1", "{}");
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().failure == Failure::permanent);
+  CHECK(r.error().failure == Failure::credentials);
   CHECK(r.error().http_status == 401);
+  CHECK(r.error().message.rfind("credentials rejected: POST /v1/receipts: HTTP 401 UNAUTHORIZED: "
+                                "bad token",
+                                0) == 0);
   CHECK(r.error().message.find("token_file") != std::string::npos);
 }
 

@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <fstream>
+#include <stdexcept>
 
 #include "agent/status/render.h"
 #include "agent/status/state_reader.h"
 #include "agent/status/tests/fixture.h"
+#include "agent/store/migrations.h"
 
 using namespace fep;
 using namespace fep::status;
@@ -37,7 +39,7 @@ TEST_CASE("the reader opens a WAL database that no writer has open, and cannot w
   auto s = reader->snapshot("2000-01-01", 5);
   REQUIRE(s.ok());
   CHECK(s->resources.size() == 2);
-  CHECK(s->schema_version == 1);
+  CHECK(s->schema_version == store::StateStore::kSchemaVersion);
   CHECK(s->recent_events.size() == 5);
 
   sqlite3* raw = nullptr;
@@ -108,4 +110,132 @@ TEST_CASE("rows per day starts at the given date") {
   auto tomorrow = reader->snapshot(local_date(now, -1), 0);
   REQUIRE(tomorrow.ok());
   CHECK(tomorrow->rows_per_day.empty());
+}
+
+TEST_CASE("the snapshot has each resource's backlog, held batch and receipts") {
+  TempDir dir;
+  populate(dir.db());
+  populate_backlog(dir.db());
+  auto reader = StateReader::open(dir.db());
+  REQUIRE(reader.ok());
+  auto s = reader->snapshot("2000-01-01", 0);
+  REQUIRE(s.ok());
+  REQUIRE(s->resources.size() == 4);
+  auto entry = [&](const std::string& id) -> const ResourceEntry& {
+    for (const auto& r : s->resources)
+      if (r.row.subscription.resource_id == id) return r;
+    FAIL("no resource " << id);
+    throw std::logic_error("unreachable");
+  };
+
+  const ResourceEntry& c = entry("R-C");
+  REQUIRE(c.held);
+  CHECK(c.held->batch_id == "C-2");
+  CHECK(c.held->state == "failed");
+  CHECK(c.held->error_code == "SCHEMA_MISMATCH");
+  CHECK_FALSE(c.last_rejected);
+  CHECK(c.backlog.waiting_batches == 2);
+  CHECK(c.backlog.newest_listed_seq == 3);
+  REQUIRE(c.backlog.oldest_waiting_at);
+  CHECK(parse_rfc3339(*c.backlog.oldest_waiting_at) ==
+        parse_rfc3339(*c.held->created_at));  // the held batch is the oldest waiting
+  CHECK(c.backlog.pending_receipts == 1);
+  CHECK(c.backlog.refused_receipts == 0);
+  CHECK_FALSE(c.backlog.resync_requested);
+  CHECK(c.counts.applied == 1);
+  CHECK(c.counts.bytes_downloaded == 4096);
+
+  const ResourceEntry& d = entry("R-D");
+  CHECK(d.backlog.resync_requested);
+  CHECK(d.row.state == "paused");
+  CHECK(d.backlog.waiting_batches == 1);
+  CHECK_FALSE(d.held);
+
+  const ResourceEntry& a = entry("R-A");
+  CHECK(a.backlog.waiting_batches == 0);
+  CHECK_FALSE(a.backlog.oldest_waiting_at);
+  CHECK(a.backlog.newest_listed_seq == 2);
+  CHECK(a.backlog.refused_receipts == 1);
+  CHECK(entry("R-B").last_rejected->batch_id == "B-2");
+  CHECK(entry("R-B").backlog.pending_receipts == 1);
+
+  CHECK(s->receipts_pending == 2);  // B-2 and C-1
+  CHECK(s->receipts_refused == 1);
+  CHECK(s->receipts_by_resource.at("R-C").pending == 1);
+  CHECK(s->receipts_by_resource.at("R-A").refused == 1);
+  CHECK(s->receipts_by_resource.count("R-D") == 0);
+}
+
+TEST_CASE("batch history: size, publication, start, duration and the receipt's state") {
+  TempDir dir;
+  populate(dir.db());
+  populate_backlog(dir.db());
+  auto reader = StateReader::open(dir.db());
+  REQUIRE(reader.ok());
+  auto c = reader->batches("R-C", 10);
+  REQUIRE(c.ok());
+  REQUIRE(c->has_value());
+  const auto& list = **c;
+  REQUIRE(list.size() == 3);
+  CHECK(list[0].batch_id == "C-3");
+  CHECK(list[0].state == "listed");
+  CHECK_FALSE(list[0].payload_bytes);
+  CHECK_FALSE(list[0].started_at);
+  CHECK_FALSE(list[0].duration_seconds);
+  CHECK_FALSE(list[0].receipt_state);
+  CHECK(list[0].created_at);
+  CHECK(list[1].state == "failed");
+  CHECK(list[1].payload_bytes == 2048);
+  CHECK(list[1].started_at);
+  CHECK_FALSE(list[1].outcome_at);
+  CHECK_FALSE(list[1].duration_seconds);
+  CHECK_FALSE(list[1].receipt_state);
+  const BatchEntry& applied = list[2];
+  CHECK(applied.batch_id == "C-1");
+  CHECK(applied.payload_bytes == 4096);
+  REQUIRE(applied.duration_seconds);
+  CHECK(*applied.duration_seconds >= 0);
+  CHECK(*applied.duration_seconds < 60);
+  CHECK(applied.receipt_state == "pending");
+  CHECK_FALSE(applied.receipt_http_status);
+
+  auto a = reader->batches("R-A", 10);
+  REQUIRE(a.ok());
+  CHECK((**a)[0].receipt_state == "delivered");
+  CHECK((**a)[0].receipt_http_status == 201);
+  CHECK((**a)[1].receipt_state == "refused");
+  CHECK((**a)[1].receipt_http_status == 409);
+}
+
+TEST_CASE("a schema 1 database (an agent not yet upgraded) still reads, without the new fields") {
+  TempDir dir;
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(dir.db().c_str(), &raw) == SQLITE_OK);
+  const std::string sql = std::string(store::kMigrations[0]) +
+                          "PRAGMA user_version = 1;"
+                          "INSERT INTO resources (resource_id, name, state, updated_at) VALUES "
+                          "('R-OLD', '旧资源', 'idle', '2026-01-01T00:00:00Z');"
+                          "INSERT INTO batches (batch_id, resource_id, seq, mode, state, rows, "
+                          "outcome_at, updated_at) VALUES ('O-1', 'R-OLD', 1, 'full', 'applied', "
+                          "5, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'), ('O-2', 'R-OLD', 2, "
+                          "'incremental', 'listed', 0, NULL, '2026-01-01T00:00:00Z');";
+  REQUIRE(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+
+  auto reader = StateReader::open(dir.db());
+  REQUIRE(reader.ok());
+  auto s = reader->snapshot("2000-01-01", 5);
+  REQUIRE(s.ok());
+  CHECK(s->schema_version == 1);
+  REQUIRE(s->resources.size() == 1);
+  const ResourceEntry& r = s->resources[0];
+  CHECK(r.backlog.waiting_batches == 1);
+  CHECK_FALSE(r.backlog.oldest_waiting_at);  // no publication times in schema 1
+  CHECK_FALSE(r.backlog.resync_requested);
+  CHECK(r.counts.applied == 1);
+  auto batches = reader->batches("R-OLD", 5);
+  REQUIRE(batches.ok());
+  REQUIRE((*batches)->size() == 2);
+  CHECK_FALSE((**batches)[1].payload_bytes);
+  CHECK_FALSE((**batches)[1].created_at);
 }

@@ -81,7 +81,7 @@ TEST_CASE("the store runs in WAL mode") {
 TEST_CASE("an applied outcome moves progress and queues exactly one receipt") {
   TempDir dir;
   auto store = open_with_resource(dir);
-  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", ""}).ok());
+  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", "", {}}).ok());
   REQUIRE(store.set_batch_state("B-1", "applying").ok());
   auto o = outcome("B-1", 1, "applied");
   REQUIRE(store.record_outcome(o).ok());
@@ -106,7 +106,7 @@ TEST_CASE("an applied outcome moves progress and queues exactly one receipt") {
 TEST_CASE("a rejection blocks the resource and records an error event") {
   TempDir dir;
   auto store = open_with_resource(dir);
-  REQUIRE(store.record_listed({"B-2", "R-1", 2, "incremental", ""}).ok());
+  REQUIRE(store.record_listed({"B-2", "R-1", 2, "incremental", "", {}}).ok());
   REQUIRE(store.record_outcome(outcome("B-2", 2, "rejected")).ok());
   auto r = store.resource("R-1");
   CHECK((*r)->state == "blocked");
@@ -123,8 +123,8 @@ TEST_CASE("receipts move from pending to delivered or refused") {
   auto store = open_with_resource(dir);
   auto a = outcome("B-1", 1, "applied");
   auto b = outcome("B-2", 2, "applied");
-  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", ""}).ok());
-  REQUIRE(store.record_listed({"B-2", "R-1", 2, "full", ""}).ok());
+  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", "", {}}).ok());
+  REQUIRE(store.record_listed({"B-2", "R-1", 2, "full", "", {}}).ok());
   REQUIRE(store.record_outcome(a).ok());
   REQUIRE(store.record_outcome(b).ok());
   REQUIRE(store.receipt_attempt_failed(a.receipt_id, "connection refused").ok());
@@ -143,8 +143,8 @@ TEST_CASE("receipts move from pending to delivered or refused") {
 TEST_CASE("a failed outcome transaction leaves nothing behind") {
   TempDir dir;
   auto store = open_with_resource(dir);
-  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", ""}).ok());
-  REQUIRE(store.record_listed({"B-2", "R-1", 2, "full", ""}).ok());
+  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", "", {}}).ok());
+  REQUIRE(store.record_listed({"B-2", "R-1", 2, "full", "", {}}).ok());
   auto a = outcome("B-1", 1, "applied");
   REQUIRE(store.record_outcome(a).ok());
   auto b = outcome("B-2", 2, "applied");

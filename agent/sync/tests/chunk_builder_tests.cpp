@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "adapters/dialects/dialect.h"
 #include "agent/sync/chunk_builder.h"
+#include "agent/sync/chunk_queue.h"
 
 using namespace fep;
 
@@ -88,4 +91,29 @@ TEST_CASE("a chunk also ends before its padded parameter buffers pass max_bytes"
   c.add(after, 3);
   c.finish();
   CHECK(g.chunks.size() == 2);
+}
+
+TEST_CASE("the chunk queue hands over every item in order, whatever its capacity") {
+  for (size_t capacity : {1, 2, 3, 8}) {
+    BoundedQueue<int> queue(capacity);
+    std::thread producer([&] {
+      for (int i = 0; i < 1000; ++i) REQUIRE(queue.push(i));
+      queue.close();
+    });
+    int expected = 0;
+    while (auto item = queue.pop()) CHECK(*item == expected++);
+    producer.join();
+    CHECK(expected == 1000);
+  }
+}
+
+TEST_CASE("closing the chunk queue wakes a producer waiting for room") {
+  BoundedQueue<int> queue(4);
+  for (int i = 0; i < 4; ++i) REQUIRE(queue.push(i));
+  std::thread producer([&] { CHECK_FALSE(queue.push(99)); });  // full: it waits
+  queue.close();
+  producer.join();
+  int left = 0;
+  while (queue.pop()) ++left;
+  CHECK(left == 4);
 }

@@ -154,8 +154,10 @@ TEST_CASE("full, then incremental with deletes: versions behind a link") {
 
   // Recovery: a new sink finds every batch recorded in the target.
   auto other = make_folder_sink(f.target);
-  for (const auto& [id, files, deleted] : std::vector<std::tuple<std::string, int64_t, int64_t>>{
+  for (const auto& [batch_id, files, deleted] :
+       std::vector<std::tuple<std::string, int64_t, int64_t>>{
            {"B-3", 1, 3}, {"B-2", 2, 3}, {"B-1", 5, 0}}) {
+    const std::string id = batch_id;  // a structured binding cannot be captured by clang 14
     CAPTURE(id);
     auto c = other->find_applied(f.resource, id);
     REQUIRE(c.ok());
