@@ -84,21 +84,8 @@ std::vector<BatchProgress> daemon_progress(const Config& config) {
   auto doc = nlohmann::json::parse(*reply, nullptr, false);
   if (doc.is_discarded() || !doc.contains("progress") || !doc["progress"].is_array()) return out;
   const auto now = std::chrono::steady_clock::now();
-  for (const auto& p : doc["progress"]) {
-    if (!p.is_object()) continue;
-    BatchProgress b;
-    b.resource_id = p.value("resource_id", "");
-    b.batch_id = p.value("batch_id", "");
-    b.seq = p.value("seq", int64_t{0});
-    b.phase = p.value("phase", "");
-    b.bytes_done = p.value("bytes_done", int64_t{0});
-    b.bytes_total = p.value("bytes_total", int64_t{0});
-    b.items_done = p.value("items_done", int64_t{0});
-    b.items_total = p.value("items_total", int64_t{0});
-    b.phase_started = now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                std::chrono::duration<double>(p.value("elapsed_seconds", 0.0)));
-    out.push_back(std::move(b));
-  }
+  for (const auto& p : doc["progress"])
+    if (auto b = progress_from_json(p, now)) out.push_back(std::move(*b));
   return out;
 }
 

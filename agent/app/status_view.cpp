@@ -148,16 +148,7 @@ std::string status_json(const StatusView& view) {
   };
   out["progress"] = nlohmann::ordered_json::array();
   const auto now = std::chrono::steady_clock::now();
-  for (const auto& p : view.progress)
-    out["progress"].push_back({{"resource_id", p.resource_id},
-                               {"batch_id", p.batch_id},
-                               {"seq", p.seq},
-                               {"phase", p.phase},
-                               {"bytes_done", p.bytes_done},
-                               {"bytes_total", p.bytes_total},
-                               {"items_done", p.items_done},
-                               {"items_total", p.items_total},
-                               {"elapsed_seconds", p.elapsed_seconds(now)}});
+  for (const auto& p : view.progress) out["progress"].push_back(progress_json(p, now));
   out["pending_receipts"] = receipts(view.pending_receipts);
   out["refused_receipts"] = receipts(view.refused_receipts);
   return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

@@ -143,16 +143,7 @@ std::string Daemon::handle_control(const std::string& request) {
     // The batches being worked on now, for `fep-agent status`.
     ordered_json list = ordered_json::array();
     const auto now = std::chrono::steady_clock::now();
-    for (const auto& p : progress_.snapshot())
-      list.push_back({{"resource_id", p.resource_id},
-                      {"batch_id", p.batch_id},
-                      {"seq", p.seq},
-                      {"phase", p.phase},
-                      {"bytes_done", p.bytes_done},
-                      {"bytes_total", p.bytes_total},
-                      {"items_done", p.items_done},
-                      {"items_total", p.items_total},
-                      {"elapsed_seconds", p.elapsed_seconds(now)}});
+    for (const auto& p : progress_.snapshot()) list.push_back(progress_json(p, now));
     return ordered_json{{"progress", list}}.dump();
   }
   // "sync" (every resource) or "sync <resource id>".

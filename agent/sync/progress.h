@@ -7,8 +7,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace fep {
 
@@ -86,5 +89,11 @@ class ProgressBoard {
   mutable std::mutex mutex_;
   std::vector<BatchProgress> entries_;
 };
+
+// The form the daemon's control socket answers `progress` with, and back.
+nlohmann::ordered_json progress_json(const BatchProgress& p,
+                                     std::chrono::steady_clock::time_point now);
+std::optional<BatchProgress> progress_from_json(const nlohmann::json& j,
+                                                std::chrono::steady_clock::time_point now);
 
 }  // namespace fep
