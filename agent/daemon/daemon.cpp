@@ -228,6 +228,7 @@ void Daemon::run_job(const Job& job) {
     summary.errors.push_back(store.error().message);
   } else if (resource) {
     ExchangeClient exchange(*job.config, stop_);
+    exchange.count_errors_in(&exchange_errors_);
     SyncRunner runner(*job.config, *store, exchange, stop_, &progress_);
     runner.sync_subscribed(*resource, summary);
     // Its receipts go now, so that `sync --now` answers when the platform has them. Another

@@ -18,6 +18,7 @@
 #include "adapters/base/shutdown.h"
 #include "agent/config/config.h"
 #include "agent/daemon/sd_notify.h"
+#include "agent/exchange/exchange_client.h"
 #include "agent/status/status_model.h"
 #include "agent/sync/progress.h"
 #include "agent/sync/sync_summary.h"
@@ -91,6 +92,7 @@ class Daemon {
   std::string last_heartbeat_at_;  // guarded by mu_
   std::string logged_audit_head_;  // the heartbeat thread's only
   ProgressBoard progress_;         // thread-safe on its own
+  RequestErrors exchange_errors_;  // thread-safe on its own
 };
 
 // Adds the counts of one run to another.

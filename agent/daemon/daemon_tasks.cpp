@@ -28,13 +28,14 @@ std::string heartbeat_state(const std::string& state) {
 
 // A runner over a fresh state-store connection, for one task of the main thread.
 template <class F>
-void with_runner(const Config& config, const StopSource& stop, F&& f) {
+void with_runner(const Config& config, const StopSource& stop, RequestErrors& errors, F&& f) {
   auto store = store::StateStore::open(config.state_dir / "state.db");
   if (!store) {
     spdlog::error("{}", store.error().message);
     return;
   }
   ExchangeClient exchange(config, stop);
+  exchange.count_errors_in(&errors);
   SyncRunner runner(config, *store, exchange, stop);
   f(runner, *store, exchange);
 }
@@ -43,62 +44,66 @@ void with_runner(const Config& config, const StopSource& stop, F&& f) {
 
 void Daemon::deliver_receipts() {
   auto config = config_;
-  with_runner(*config, stop_, [](SyncRunner& runner, store::StateStore&, ExchangeClient&) {
-    SyncSummary summary;
-    runner.deliver_receipts(summary);
-  });
+  with_runner(*config, stop_, exchange_errors_,
+              [](SyncRunner& runner, store::StateStore&, ExchangeClient&) {
+                SyncSummary summary;
+                runner.deliver_receipts(summary);
+              });
 }
 
 void Daemon::refresh_subscriptions() {
   auto config = config_;
-  with_runner(*config, stop_, [](SyncRunner& runner, store::StateStore&, ExchangeClient&) {
-    SyncSummary summary;
-    runner.refresh_subscriptions(summary);
-  });
+  with_runner(*config, stop_, exchange_errors_,
+              [](SyncRunner& runner, store::StateStore&, ExchangeClient&) {
+                SyncSummary summary;
+                runner.refresh_subscriptions(summary);
+              });
 }
 
 void Daemon::heartbeat() {
   auto config = config_;
-  with_runner(*config, stop_, [&](SyncRunner&, store::StateStore& store, ExchangeClient& ex) {
-    ordered_json resources = ordered_json::array();
-    for (const auto& r : config->resources) {
-      auto row = store.resource(r.id);
-      ordered_json entry{{"resource_id", r.id},
-                         {"last_seq", nullptr},
-                         {"last_applied_at", nullptr},
-                         {"state", "idle"},
-                         {"error", nullptr}};
-      if (row && *row) {
-        const auto& res = **row;
-        entry["last_seq"] = res.last_seq ? ordered_json(*res.last_seq) : ordered_json(nullptr);
-        entry["last_applied_at"] = optional_json(res.last_applied_at);
-        entry["state"] = heartbeat_state(res.state);
-        entry["error"] = optional_json(res.last_error);
-      }
-      resources.push_back(entry);
-    }
-    ordered_json body{{"node", config->node.id},
-                      {"agent", "fep-agent/" FEP_VERSION},
-                      {"started_at", started_at_},
-                      {"resources", resources}};
-    // The audit log's head, in the journal whenever it moved: an anchor outside the state
-    // database that shows a cut-off tail (`fep-agent audit verify --anchor ID:HASH`).
-    if (auto head = store.audit_head()) {
-      std::string anchor = std::to_string(head->last_id) + ":" + head->hash;
-      if (anchor != logged_audit_head_) {
-        spdlog::info("audit log: {} entries, head {}", head->entries, anchor);
-        logged_audit_head_ = std::move(anchor);
-      }
-    }
-    // Not retried: the next one is due soon anyway.
-    auto sent = ex.heartbeat(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
-    if (!sent) {
-      spdlog::warn("heartbeat: {}", sent.error().message);
-    } else {
-      std::lock_guard guard(mu_);
-      last_heartbeat_at_ = rfc3339_now();
-    }
-  });
+  with_runner(
+      *config, stop_, exchange_errors_,
+      [&](SyncRunner&, store::StateStore& store, ExchangeClient& ex) {
+        ordered_json resources = ordered_json::array();
+        for (const auto& r : config->resources) {
+          auto row = store.resource(r.id);
+          ordered_json entry{{"resource_id", r.id},
+                             {"last_seq", nullptr},
+                             {"last_applied_at", nullptr},
+                             {"state", "idle"},
+                             {"error", nullptr}};
+          if (row && *row) {
+            const auto& res = **row;
+            entry["last_seq"] = res.last_seq ? ordered_json(*res.last_seq) : ordered_json(nullptr);
+            entry["last_applied_at"] = optional_json(res.last_applied_at);
+            entry["state"] = heartbeat_state(res.state);
+            entry["error"] = optional_json(res.last_error);
+          }
+          resources.push_back(entry);
+        }
+        ordered_json body{{"node", config->node.id},
+                          {"agent", "fep-agent/" FEP_VERSION},
+                          {"started_at", started_at_},
+                          {"resources", resources}};
+        // The audit log's head, in the journal whenever it moved: an anchor outside the state
+        // database that shows a cut-off tail (`fep-agent audit verify --anchor ID:HASH`).
+        if (auto head = store.audit_head()) {
+          std::string anchor = std::to_string(head->last_id) + ":" + head->hash;
+          if (anchor != logged_audit_head_) {
+            spdlog::info("audit log: {} entries, head {}", head->entries, anchor);
+            logged_audit_head_ = std::move(anchor);
+          }
+        }
+        // Not retried: the next one is due soon anyway.
+        auto sent = ex.heartbeat(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
+        if (!sent) {
+          spdlog::warn("heartbeat: {}", sent.error().message);
+        } else {
+          std::lock_guard guard(mu_);
+          last_heartbeat_at_ = rfc3339_now();
+        }
+      });
 }
 
 status::LiveInfo Daemon::live_status() const {
@@ -115,6 +120,7 @@ status::LiveInfo Daemon::live_status() const {
   }
   if (!last_heartbeat_at_.empty()) live.last_heartbeat_at = last_heartbeat_at_;
   live.progress = progress_.snapshot();
+  live.exchange_errors = exchange_errors_.snapshot();
   return live;
 }
 

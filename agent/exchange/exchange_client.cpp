@@ -155,7 +155,7 @@ std::vector<std::string> ExchangeClient::headers() const {
 template <class F>
 auto ExchangeClient::with_retries(const std::string& what, F&& attempt) -> decltype(attempt()) {
   for (int n = 1;; ++n) {
-    auto result = attempt();
+    auto result = noted(attempt());
     if (result.ok() || result.error().failure != Failure::transient ||
         n >= config_.exchange.max_attempts || stop_.stop_requested())
       return result;
@@ -290,6 +290,11 @@ ExchangeExpected<bool> ExchangeClient::download_payload(const std::string& batch
 
 ExchangeExpected<ReceiptAnswer> ExchangeClient::post_receipt(const std::string& receipt_id,
                                                              const std::string& body) {
+  return noted(post_receipt_once(receipt_id, body));
+}
+
+ExchangeExpected<ReceiptAnswer> ExchangeClient::post_receipt_once(const std::string& receipt_id,
+                                                                  const std::string& body) {
   auto hdrs = headers();
   hdrs.push_back("Content-Type: application/json");
   auto r = http_.post(config_.exchange.url + "/v1/receipts", hdrs, body);
@@ -311,9 +316,32 @@ ExchangeExpected<void> ExchangeClient::heartbeat(const std::string& body) {
   auto hdrs = headers();
   hdrs.push_back("Content-Type: application/json");
   auto r = http_.post(config_.exchange.url + "/v1/heartbeat", hdrs, body);
-  if (!r) return Unexpected{error_from_transport(r.error())};
-  if (r->status != 200) return Unexpected{error_from_response("POST /v1/heartbeat", *r)};
+  if (!r) return noted(ExchangeExpected<void>(Unexpected{error_from_transport(r.error())}));
+  if (r->status != 200)
+    return noted(ExchangeExpected<void>(Unexpected{error_from_response("POST /v1/heartbeat", *r)}));
   return {};
+}
+
+std::string_view to_string(Failure failure) {
+  switch (failure) {
+    case Failure::transient:
+      return "transient";
+    case Failure::permanent:
+      return "permanent";
+    case Failure::credentials:
+      return "credentials";
+    case Failure::local:
+      return "local";
+  }
+  return "transient";
+}
+
+std::map<std::string, int64_t> RequestErrors::snapshot() const {
+  std::map<std::string, int64_t> out;
+  for (auto f : {Failure::transient, Failure::permanent, Failure::credentials, Failure::local})
+    out[std::string(to_string(f))] =
+        counts_[static_cast<size_t>(f)].load(std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace fep

@@ -2,9 +2,12 @@
 // authentication, retries of transient failures and the platform's error bodies made readable.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,9 +47,27 @@ struct ReceiptAnswer {
   long http_status = 0;  // 200 or 201
 };
 
+std::string_view to_string(Failure failure);
+
+// Failed requests to the exchange by class (every failed attempt counts), shared by the clients
+// of one daemon for its /metrics. Thread-safe.
+class RequestErrors {
+ public:
+  void count(Failure failure) {
+    counts_[static_cast<size_t>(failure)].fetch_add(1, std::memory_order_relaxed);
+  }
+  // class name -> count, every class included.
+  std::map<std::string, int64_t> snapshot() const;
+
+ private:
+  std::array<std::atomic<int64_t>, 4> counts_{};
+};
+
 class ExchangeClient {
  public:
   ExchangeClient(const Config& config, const StopSource& stop);
+  // Counts this client's failed requests into `errors` from now on (it must outlive the client).
+  void count_errors_in(RequestErrors* errors) { errors_ = errors; }
 
   ExchangeExpected<std::vector<store::Subscription>> subscriptions();
   ExchangeExpected<BatchPage> list_batches(const std::string& resource_id, int64_t after,
@@ -72,11 +93,19 @@ class ExchangeClient {
   auto with_retries(const std::string& what, F&& attempt) -> decltype(attempt());
   std::vector<std::string> headers() const;
   ExchangeExpected<http::Response> get_json(const std::string& path);
+  ExchangeExpected<ReceiptAnswer> post_receipt_once(const std::string& receipt_id,
+                                                    const std::string& body);
 
   const Config& config_;
   const StopSource& stop_;
   http::Client http_;
   Backoff backoff_;
+  RequestErrors* errors_ = nullptr;
+  template <class T>
+  T noted(T result) {
+    if (!result && errors_) errors_->count(result.error().failure);
+    return result;
+  }
 };
 
 // Turns a non-2xx answer into an ExchangeError, reading {"error": {"code", "message"}}.

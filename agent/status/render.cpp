@@ -440,6 +440,13 @@ std::string metrics_text(const View& v, bool db_ok) {
                "When the exchange last accepted a heartbeat, seconds since the epoch.");
       m.sample("fep_last_heartbeat_timestamp_seconds", {}, *beat);
     }
+  if (!v.live.exchange_errors.empty()) {
+    m.family("fep_exchange_request_errors_total", "counter",
+             "Failed requests to the exchange since the agent started, by class: transient "
+             "(retried), permanent, credentials (401/403), local (the spool's disk).");
+    for (const auto& [failure, count] : v.live.exchange_errors)
+      m.sample("fep_exchange_request_errors_total", {{"class", failure}}, count);
+  }
   m.family("fep_state_database_up", "gauge",
            "1 when the status endpoint could read the state database.");
   m.sample("fep_state_database_up", {}, db_ok ? 1 : 0);

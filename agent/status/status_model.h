@@ -107,6 +107,9 @@ struct LiveInfo {
   std::map<std::string, std::string> next_run_at;  // resource id -> RFC 3339
   std::optional<std::string> last_heartbeat_at;    // RFC 3339 of the last accepted heartbeat
   std::vector<BatchProgress> progress;             // batches being downloaded or applied now
+  // Failed requests to the exchange since the start, by class (transient, permanent,
+  // credentials, local); empty when the process does not talk to the exchange.
+  std::map<std::string, int64_t> exchange_errors;
 };
 
 struct AgentInfo {

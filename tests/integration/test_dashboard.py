@@ -377,6 +377,8 @@ class DashboardTest(unittest.TestCase):
             self.assertIsNotNone(lag, text)
             self.assertGreaterEqual(int(lag.group(1)), HELD_LAG)
             self.assertIn(f'fep_resource_waiting_batches{{resource="{R_HELD}"}} 1\n', text)
+            if base == self.daemon_base:  # only the daemon talks to the exchange
+                self.assertRegex(text, r'fep_exchange_request_errors_total\{class="transient"\} \d+\n')
             self.assertIn(f'fep_resource_state{{resource="{R_HELD}",state="blocked"}} 1\n', text)
             self.assertRegex(text, rf'fep_downloaded_bytes_total\{{resource="{R_OK}"\}} [1-9]\d*\n')
 

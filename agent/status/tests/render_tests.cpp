@@ -405,10 +405,14 @@ TEST_CASE("metrics: Prometheus text format with the expected families and escape
   const AgentInfo info = agent();
   LiveInfo live;
   live.last_heartbeat_at = "1970-01-01T00:01:40Z";
+  live.exchange_errors = {{"credentials", 0}, {"transient", 3}};
   const std::string text =
       metrics_text(View{snapshot, info, live, std::chrono::system_clock::now(), ""});
 
   CHECK(text.find("fep_up 1\n") != std::string::npos);
+  CHECK(text.find("# TYPE fep_exchange_request_errors_total counter\n") != std::string::npos);
+  CHECK(text.find("fep_exchange_request_errors_total{class=\"transient\"} 3\n") !=
+        std::string::npos);
   CHECK(text.find("fep_info{version=\"0.1.0\",node=\"N-410404-001\"} 1\n") != std::string::npos);
   CHECK(text.find("fep_start_time_seconds 1767294245\n") != std::string::npos);
   CHECK(text.find("fep_last_heartbeat_timestamp_seconds 100\n") != std::string::npos);
