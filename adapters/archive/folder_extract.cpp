@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "adapters/base/digest.h"
+#include "adapters/base/files.h"
 
 namespace fep::archive {
 namespace {
@@ -61,16 +62,6 @@ struct WriteFree {
 };
 using ReadArchive = std::unique_ptr<::archive, ReadFree>;
 using WriteArchive = std::unique_ptr<::archive, WriteFree>;
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 // The calling thread's LC_CTYPE is C.UTF-8 while this lives: libarchive converts entry names
 // (GB18030 zip names included) into the thread's locale charset, which must be UTF-8 whatever
@@ -421,10 +412,10 @@ Expected<ExtractResult, ExtractError> extract_folder(const std::filesystem::path
                                                      const std::filesystem::path& dest,
                                                      const ExtractOptions& options) {
   // Opened here, in the caller's working directory: the thread's is `dest`.
-  Fd in(::open(payload.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd in(::open(payload.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.fd < 0)
     return failure(ExtractError::Kind::io, errno_failure_text("cannot open " + payload.string()));
-  Fd dir(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd dir(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (dir.fd < 0)
     return failure(ExtractError::Kind::io, errno_failure_text("cannot open " + dest.string()));
   std::optional<Expected<ExtractResult, ExtractError>> result;

@@ -16,14 +16,11 @@ std::string errno_text() {
   return std::strerror(errno);
 }
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
+
+UniqueFd::~UniqueFd() {
+  if (fd >= 0) ::close(fd);
+}
 
 Expected<std::string> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -54,7 +51,7 @@ Status ensure_directory(const std::filesystem::path& path) {
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content) {
   const auto tmp = path.string() + ".tmp";
   {
-    Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)};
+    UniqueFd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)};
     if (f.fd < 0) return fail("cannot create " + tmp + ": " + errno_text());
     size_t done = 0;
     while (done < content.size()) {
@@ -68,7 +65,7 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     return fail("cannot rename " + tmp + " to " + path.string() + ": " + errno_text());
   auto dir = path.parent_path();
-  Fd d{::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  UniqueFd d{::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (d.fd >= 0) ::fsync(d.fd);
   return {};
 }

@@ -23,6 +23,16 @@ Status ensure_directory(const std::filesystem::path& path);
 
 // An exclusive advisory lock (flock) on a file, held until the object is destroyed or the
 // process exits: one agent per state directory.
+// An owned file descriptor: closed when it goes out of scope (-1 holds nothing).
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+  int fd = -1;
+};
+
 class FileLock {
  public:
   explicit FileLock(const std::filesystem::path& path);

@@ -19,18 +19,8 @@ std::string errno_text(const std::string& what) {
   return what + ": " + std::strerror(errno);
 }
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 Status fsync_dir(const fs::path& dir) {
-  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d.fd < 0 || ::fsync(d.fd) != 0) return fail(errno_text("cannot fsync " + dir.string()));
   return {};
 }
@@ -41,7 +31,7 @@ template <class Fill>
 Status write_atomic(const fs::path& path, Fill fill) {
   const auto tmp = path.string() + ".tmp";
   {
-    Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+    UniqueFd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
     if (f.fd < 0) return fail(errno_text("cannot create " + tmp));
     std::string block;
     auto flush = [&]() -> bool {
