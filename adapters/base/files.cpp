@@ -2,12 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace fep {
 namespace {
@@ -22,16 +21,36 @@ UniqueFd::~UniqueFd() {
   if (fd >= 0) ::close(fd);
 }
 
-Expected<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("cannot read " + path.string() + ": " + errno_text());
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+Expected<std::string> read_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked before reading.
+  UniqueFd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
+  if (f.fd < 0) return fail("cannot read " + path.string() + ": " + errno_text());
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return fail("cannot read " + path.string() + ": " + errno_text());
+  if (S_ISDIR(st.st_mode)) return fail("cannot read " + path.string() + ": it is a directory");
+  if (!S_ISREG(st.st_mode))
+    return fail("cannot read " + path.string() + ": not a regular file (a device, FIFO or socket)");
+  const auto too_big = [&] {
+    return fail("cannot read " + path.string() + ": larger than " + std::to_string(max_bytes) +
+                " bytes, more than a file of this kind holds");
+  };
+  if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) return too_big();
+  std::string out;
+  out.reserve(static_cast<size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(f.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot read " + path.string() + ": " + errno_text());
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) return too_big();  // it grew while being read
+  }
+  return out;
 }
 
 Expected<std::string> read_secret_file(const std::filesystem::path& path) {
-  auto content = read_file(path);
+  auto content = read_file(path, kMaxSecretFileBytes);
   if (!content) return content;
   std::string s = std::move(*content);
   while (!s.empty() &&

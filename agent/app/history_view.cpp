@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "adapters/base/clock.h"
 #include "agent/app/text_table.h"
 #include "agent/status/render.h"
 
@@ -17,11 +18,7 @@ nlohmann::ordered_json opt(const std::optional<T>& v) {
 
 // Seconds from the first download to the outcome.
 std::optional<int64_t> duration(const store::BatchHistoryRow& b) {
-  if (!b.started_at || !b.outcome_at) return std::nullopt;
-  auto from = status::parse_rfc3339(*b.started_at);
-  auto to = status::parse_rfc3339(*b.outcome_at);
-  if (!from || !to) return std::nullopt;
-  return std::max<int64_t>(0, *to - *from);
+  return seconds_between(b.started_at, b.outcome_at);
 }
 
 std::string receipt_of(const store::BatchHistoryRow& b) {

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "adapters/base/clock.h"
 #include "agent/app/progress_view.h"
 #include "agent/status/render.h"
 
@@ -33,9 +34,7 @@ Expected<StatusView> collect_status(const Config& config, store::StateStore& sto
     auto backlog = store.backlog(r.id);
     if (!backlog) return Unexpected{backlog.error()};
     entry.backlog = *backlog;
-    if (backlog->oldest_waiting_at)
-      if (auto published = status::parse_rfc3339(*backlog->oldest_waiting_at))
-        entry.lag_seconds = std::max<int64_t>(0, now - *published);
+    entry.lag_seconds = backlog->lag_seconds(now).value_or(0);
     auto blocking = store.blocking_batch(r.id);
     if (!blocking) return Unexpected{blocking.error()};
     entry.blocking = *blocking;

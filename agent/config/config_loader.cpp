@@ -252,7 +252,7 @@ Expected<Config> parse_config(const std::string& yaml, const std::string& name) 
 }
 
 Expected<Config> load_config(const std::filesystem::path& path) {
-  auto text = read_file(path);
+  auto text = read_file(path, kMaxTextFileBytes);
   if (!text) return fail(text.error().message);
   return parse_config(*text, path.string());
 }

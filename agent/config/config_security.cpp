@@ -47,7 +47,7 @@ std::optional<std::filesystem::path> pem_file(const Section& ex, std::string_vie
       return std::nullopt;
     }
   }
-  auto text = read_file(file);
+  auto text = read_file(file, kMaxTextFileBytes);
   if (!text) {
     ctx.diag.error(ex.mark(key), ex.path(key), text.error().message);
     return std::nullopt;
@@ -132,7 +132,7 @@ void build_signing_keys(const Section& ex, BuildContext& ctx, ExchangeConfig& ou
       }
       SigningKey key;
       key.file = resolve(ctx, entry.second.Scalar());
-      auto pem = read_file(key.file);
+      auto pem = read_file(key.file, kMaxTextFileBytes);
       if (!pem) {
         ctx.diag.error(value_mark, path, pem.error().message);
         continue;

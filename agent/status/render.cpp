@@ -30,18 +30,6 @@ bool contains(const std::vector<std::string>& list, const std::string& id) {
   return std::find(list.begin(), list.end(), id) != list.end();
 }
 
-int digits(std::string_view s, size_t pos, size_t n, bool& ok) {
-  int value = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') {
-      ok = false;
-      return 0;
-    }
-    value = value * 10 + (s[i] - '0');
-  }
-  return value;
-}
-
 ordered_json batch_json(const BatchEntry& b) {
   return {{"batch_id", b.batch_id},
           {"seq", b.seq},
@@ -256,11 +244,7 @@ std::optional<Action> action_for(const ResourceEntry& r) {
 
 std::optional<int64_t> lag_seconds(const ResourceEntry& r, system_clock::time_point now) {
   if (!r.known) return std::nullopt;
-  if (r.backlog.waiting_batches == 0) return 0;
-  if (!r.backlog.oldest_waiting_at) return std::nullopt;
-  auto published = parse_rfc3339(*r.backlog.oldest_waiting_at);
-  if (!published) return std::nullopt;
-  return std::max<int64_t>(0, system_clock::to_time_t(now) - *published);
+  return r.backlog.lag_seconds(system_clock::to_time_t(now));
 }
 
 ProgressFigures progress_figures(const BatchProgress& p,
@@ -297,41 +281,6 @@ std::vector<ResourceEntry> shown_resources(const Snapshot& s, const LiveInfo& li
     }
   }
   return out;
-}
-
-std::optional<int64_t> parse_rfc3339(std::string_view s) {
-  using namespace std::chrono;
-  bool ok = true;
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' ||
-      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
-    return std::nullopt;
-  const int y = digits(s, 0, 4, ok), mo = digits(s, 5, 2, ok), d = digits(s, 8, 2, ok);
-  const int h = digits(s, 11, 2, ok), mi = digits(s, 14, 2, ok), se = digits(s, 17, 2, ok);
-  if (!ok) return std::nullopt;
-  size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-  }
-  if (pos >= s.size()) return std::nullopt;
-  int64_t offset = 0;
-  if (s[pos] == 'Z' || s[pos] == 'z') {
-    ++pos;
-  } else if (s[pos] == '+' || s[pos] == '-') {
-    if (pos + 6 != s.size() || s[pos + 3] != ':') return std::nullopt;
-    const int oh = digits(s, pos + 1, 2, ok), om = digits(s, pos + 4, 2, ok);
-    if (!ok || oh > 23 || om > 59) return std::nullopt;
-    offset = (s[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
-                           day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
-  const int64_t days_since = sys_days(ymd).time_since_epoch().count();
-  return days_since * 86400 + h * 3600 + mi * 60 + se - offset;
 }
 
 std::string local_date(system_clock::time_point now, int days_back) {

@@ -38,10 +38,8 @@ struct Action {
 std::string_view health_of(const ResourceEntry& r, bool running);
 std::optional<Action> action_for(const ResourceEntry& r);
 
-// How long the oldest batch listed for the resource has waited since the platform published it:
-// now - min(created_at) over the listed batches without an outcome (waiting, downloading,
-// applying or held), never negative; 0 when no batch waits. nullopt for a resource the state
-// database does not know, or when every waiting batch lacks a publication time.
+// The resource's lag (store::Backlog::lag_seconds); nullopt for a resource the state database
+// does not know.
 std::optional<int64_t> lag_seconds(const ResourceEntry& r,
                                    std::chrono::system_clock::time_point now);
 
@@ -59,9 +57,6 @@ ProgressFigures progress_figures(const BatchProgress& p, std::chrono::steady_clo
 // (a configured resource the database does not know yet is shown as unknown), else all.
 std::vector<ResourceEntry> shown_resources(const Snapshot& s, const LiveInfo& live);
 
-// Seconds since the epoch of an RFC 3339 time stamp (2026-11-20T02:03:11+08:00, ...Z, with or
-// without fractional seconds); nullopt when it is not one.
-std::optional<int64_t> parse_rfc3339(std::string_view text);
 // The local date (YYYY-MM-DD) `days_back` days before `now`.
 std::string local_date(std::chrono::system_clock::time_point now, int days_back = 0);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "adapters/base/clock.h"
 #include "agent/status/render.h"
 
 namespace fep::status {
@@ -57,11 +58,7 @@ BatchEntry batch_from(const Row& r) {
   b.started_at = r.optional_text(13);
   b.receipt_state = r.optional_text(14);
   b.receipt_http_status = r.optional_integer(15);
-  if (b.started_at && b.outcome_at) {
-    auto from = parse_rfc3339(*b.started_at);
-    auto to = parse_rfc3339(*b.outcome_at);
-    if (from && to) b.duration_seconds = std::max<int64_t>(0, *to - *from);
-  }
+  b.duration_seconds = seconds_between(b.started_at, b.outcome_at);
   return b;
 }
 
@@ -175,22 +172,11 @@ Status StateReader::read_snapshot(Snapshot& out, const std::string& since_date, 
                }
              });
   if (!st) return st;
-  std::map<std::string, int64_t> oldest;  // resource id -> seconds since the epoch
   st = query(std::string("SELECT resource_id, ") + (v2 ? "created_at" : "NULL") +
                  " FROM batches WHERE state NOT IN ('applied', 'rejected', 'superseded')",
              {}, [&](const Row& r) {
-               const std::string id = r.text(0);
-               ResourceEntry* e = entry_of(id);
-               if (!e) return;
-               ++e->backlog.waiting_batches;
-               const auto created = r.optional_text(1);
-               const auto at = created ? parse_rfc3339(*created) : std::nullopt;
-               if (!at) return;
-               auto [it, first] = oldest.try_emplace(id, *at);
-               if (first || *at < it->second) {
-                 it->second = *at;
-                 e->backlog.oldest_waiting_at = created;
-               }
+               if (ResourceEntry* e = entry_of(r.text(0)))
+                 e->backlog.add_waiting(r.optional_text(1));
              });
   if (!st) return st;
 

@@ -1,6 +1,8 @@
 // Operator actions on the state store, and the queries behind `history` and the backlog figures.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "adapters/base/clock.h"
 #include "agent/store/audit_log.h"
 #include "agent/store/state_store.h"
@@ -148,6 +150,21 @@ Status StateStore::request_resync(const std::string& resource_id, const std::str
   return tx.commit();
 }
 
+void Backlog::add_waiting(const std::optional<std::string>& created_at) {
+  ++waiting_batches;
+  const auto at = created_at ? parse_rfc3339(*created_at) : std::nullopt;
+  if (!at) return;
+  const auto oldest = oldest_waiting_at ? parse_rfc3339(*oldest_waiting_at) : std::nullopt;
+  if (!oldest || *at < *oldest) oldest_waiting_at = created_at;
+}
+
+std::optional<int64_t> Backlog::lag_seconds(int64_t now) const {
+  if (waiting_batches == 0) return 0;
+  const auto published = oldest_waiting_at ? parse_rfc3339(*oldest_waiting_at) : std::nullopt;
+  if (!published) return std::nullopt;
+  return std::max<int64_t>(0, now - *published);
+}
+
 Expected<Backlog> StateStore::backlog(const std::string& resource_id) {
   Backlog out;
   auto st = db_.query(
@@ -158,12 +175,9 @@ Expected<Backlog> StateStore::backlog(const std::string& resource_id) {
       });
   if (st)
     st = db_.query(
-        "SELECT count(*), min(created_at) FROM batches WHERE resource_id = ? AND state NOT IN "
+        "SELECT created_at FROM batches WHERE resource_id = ? AND state NOT IN "
         "('applied', 'rejected', 'superseded')",
-        {resource_id}, [&](const Row& r) {
-          out.waiting_batches = r.integer(0);
-          out.oldest_waiting_at = r.optional_text(1);
-        });
+        {resource_id}, [&](const Row& r) { out.add_waiting(r.optional_text(0)); });
   if (st)
     st = db_.query(
         "SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'refused'), 0) "

@@ -108,6 +108,14 @@ struct Backlog {
   int64_t pending_receipts = 0;
   int64_t refused_receipts = 0;
   bool resync_requested = false;
+
+  // Counts one batch without an outcome, published at `created_at`. Publication times are
+  // compared as instants, not as text: their offsets may differ.
+  void add_waiting(const std::optional<std::string>& created_at);
+  // How long the oldest waiting batch has waited since the platform published it, at `now`
+  // (seconds since the epoch): never negative, 0 when no batch waits, nullopt when no waiting
+  // batch has a publication time.
+  std::optional<int64_t> lag_seconds(int64_t now) const;
 };
 
 // Why an operator action could not be taken, or what it did.

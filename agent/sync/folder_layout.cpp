@@ -111,7 +111,7 @@ Expected<Current> current_version(const Layout& layout) {
 
 Expected<VersionRecord> read_record(const Layout& layout, const std::string& batch_id) {
   const auto path = layout.record_file(batch_id);
-  auto text = read_file(path);
+  auto text = read_file(path, kMaxOwnFileBytes);
   if (!text) return fail(text.error().message);
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded()) return fail(path.string() + ": not JSON");
@@ -147,7 +147,7 @@ Status write_record(const Layout& layout, const VersionRecord& r) {
 
 Expected<Listing> read_listing(const Layout& layout, const std::string& batch_id) {
   const auto path = layout.listing_file(batch_id);
-  auto text = read_file(path);
+  auto text = read_file(path, kMaxOwnFileBytes);
   if (!text) return fail(text.error().message);
   Listing listing;
   std::string_view rest(*text);

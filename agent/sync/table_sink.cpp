@@ -80,7 +80,8 @@ ApplyFailure TableSink::database_failure(const std::string& what, const odbc::Db
       const std::string file = database_file(target_.connection);
       return target_unavailable(
           "target " + target_.name + (file.empty() ? std::string() : " (" + file + ")") +
-          " cannot take writes (no space left on its disk, or read-only): " + message);
+          " cannot take writes (no space left on its disk, a failing disk, or read-only): " +
+          message);
     }
     case odbc::ErrorClass::constraint:
       return reject(RejectCode::constraint_violation, message);

@@ -5,6 +5,8 @@
  * can still roll back. Used by test_diskfull.py where the test cannot mount a small tmpfs, and
  * for a write that fails after the agent's free-space check has passed.
  *
+ * FEP_ENOSPC_ERRNO=EIO makes those writes fail with EIO instead (a failing disk).
+ *
  * Covers write, pwrite, pwrite64, writev, fallocate, posix_fallocate and fwrite (the spool is
  * written through stdio, whose own flushes do not pass through the write symbol). */
 #define _GNU_SOURCE
@@ -23,6 +25,7 @@
 static const char* g_dir;
 static size_t g_dir_len;
 static long long g_left = -1; /* bytes the folder may still grow by; -1: no limit */
+static int g_errno = ENOSPC;  /* what a refused write fails with */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 
 __attribute__((constructor)) static void shim_init(void) {
@@ -33,6 +36,8 @@ __attribute__((constructor)) static void shim_init(void) {
   g_dir_len = strlen(dir);
   while (g_dir_len > 1 && g_dir[g_dir_len - 1] == '/') --g_dir_len;
   g_left = atoll(after);
+  const char* code = getenv("FEP_ENOSPC_ERRNO");
+  if (code && strcmp(code, "EIO") == 0) g_errno = EIO;
 }
 
 /* Whether descriptor `fd` is a regular file under the folder. */
@@ -72,7 +77,7 @@ static size_t allowed(int fd, size_t n, off_t offset) {
   g_left -= take;
   pthread_mutex_unlock(&g_mu);
   const size_t ok = n - (size_t)(growth - take);
-  if (ok == 0) errno = ENOSPC;
+  if (ok == 0) errno = g_errno;
   return ok;
 }
 
@@ -132,7 +137,7 @@ ssize_t writev(int fd, const struct iovec* iov, int count) {
 int fallocate(int fd, int mode, off_t offset, off_t len) {
   REAL(fallocate);
   if (len > 0 && allowed(fd, (size_t)len, offset) < (size_t)len) {
-    errno = ENOSPC;
+    errno = g_errno;
     return -1;
   }
   return real_fallocate(fd, mode, offset, len);
@@ -140,7 +145,7 @@ int fallocate(int fd, int mode, off_t offset, off_t len) {
 
 int posix_fallocate(int fd, off_t offset, off_t len) {
   REAL(posix_fallocate);
-  if (len > 0 && allowed(fd, (size_t)len, offset) < (size_t)len) return ENOSPC;
+  if (len > 0 && allowed(fd, (size_t)len, offset) < (size_t)len) return g_errno;
   return real_posix_fallocate(fd, offset, len);
 }
 
@@ -154,6 +159,6 @@ size_t fwrite(const void* buf, size_t size, size_t count, FILE* stream) {
   if (ok == n) return real_fwrite(buf, size, count, stream);
   const size_t items = ok / size;
   const size_t written = items ? real_fwrite(buf, size, items, stream) : 0;
-  errno = ENOSPC;
+  errno = g_errno;
   return written;
 }

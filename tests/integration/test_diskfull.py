@@ -134,10 +134,11 @@ class ShimDisk:
 
     kind = "shim"
 
-    def __init__(self, path, size=None):
+    def __init__(self, path, size=None, errno_name="ENOSPC"):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.left = None
+        self.errno_name = errno_name
 
     def fill(self, leave):
         self.left = leave
@@ -149,7 +150,7 @@ class ShimDisk:
         if self.left is None:
             return {}
         return {"LD_PRELOAD": str(shim_library()), "FEP_ENOSPC_DIR": str(self.path),
-                "FEP_ENOSPC_AFTER": str(self.left)}
+                "FEP_ENOSPC_AFTER": str(self.left), "FEP_ENOSPC_ERRNO": self.errno_name}
 
     def close(self):
         pass
@@ -173,8 +174,8 @@ class DiskFullTest(unittest.TestCase):
         self.tmp = Path(tempfile.mkdtemp(prefix="fep-diskfull-test-"))
         self.addCleanup(shutil.rmtree, self.tmp, True)
 
-    def disk(self, path, size, shim=False):
-        disk = ShimDisk(path) if shim else small_disk(path, size)
+    def disk(self, path, size, shim=False, errno_name="ENOSPC"):
+        disk = ShimDisk(path, errno_name=errno_name) if shim else small_disk(path, size)
         self.addCleanup(disk.close)  # before the folder is removed (cleanups run last first)
         return disk
 
@@ -258,9 +259,8 @@ class DiskFullTest(unittest.TestCase):
                          ("idle", None, 2))
         self.assertFalse(partial.exists())
 
-    def test_sqlite_target_on_a_full_disk_pauses_and_loads_once_space_returns(self):
-        target = self.tmp / "target"
-        disk = self.disk(target, 4 << 20)
+    def sqlite_case(self, disk, texts):
+        target = disk.path
         agent = self.table_agent(database=target / "local.db")
         first_csv = table_csv(20, 3)
         first = self.exchange.publish_table(R, csv=first_csv, mode="full", compression="gzip")
@@ -270,9 +270,8 @@ class DiskFullTest(unittest.TestCase):
         second_csv = table_csv(10000, 4)  # about 1.7 MB of rows
         second = self.exchange.publish_table(R, csv=second_csv, mode="full", compression="gzip")
         proc = self.sync(agent, disk, 1)
-        error = self.assertPausedForSpace(agent, R, target / "local.db")
-        self.assertIn("disk is full", error)
-        self.assertNotRegex(proc.stderr, r"batch \S+ rejected")
+        self.assertPausedForSpace(agent, R, target / "local.db", texts)
+        self.assertNotRegex(proc.stderr, r"batch \S+ (rejected|failed)")
         # The transaction rolled back: the old rows, and only the first batch recorded.
         self.assertEqual(agent.rows(), csv_rows(first_csv))
         with sqlite3.connect(agent.db) as db:
@@ -289,6 +288,14 @@ class DiskFullTest(unittest.TestCase):
                              sorted([first, second]))
         self.assertAppliedOnce(second)
         self.assertEqual(self.status_of(agent, R)["state"], "idle")
+
+    def test_sqlite_target_on_a_full_disk_pauses_and_loads_once_space_returns(self):
+        self.sqlite_case(self.disk(self.tmp / "target", 4 << 20), ("disk is full",))
+
+    def test_sqlite_target_whose_writes_fail_with_eio_pauses_too(self):
+        # A failing disk is the machine's problem, not the batch's: paused, not held.
+        disk = self.disk(self.tmp / "target", None, shim=True, errno_name="EIO")
+        self.sqlite_case(disk, ("i/o error",))
 
     # --- folders ------------------------------------------------------------------------------
 

@@ -183,7 +183,7 @@ FaultPlan::FaultPlan(FaultConfig config, std::filesystem::path log)
 
 Expected<FaultPlan> FaultPlan::load(const std::filesystem::path& file,
                                     const std::filesystem::path& log) {
-  auto text = read_file(file);
+  auto text = read_file(file, kMaxTextFileBytes);
   if (!text) return Unexpected{text.error()};
   auto config = parse_fault_config(*text);
   if (!config) return fail(file.string() + ": " + config.error().message);

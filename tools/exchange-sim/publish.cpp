@@ -50,7 +50,7 @@ Expected<std::optional<Signer>> load_signer(const BatchOptions& opts) {
   if (!opts.sign) return std::optional<Signer>();
   const SignOptions& s = *opts.sign;
   if (!is_valid_id(s.key_id)) return fail("--key-id must be 1-128 characters of [A-Za-z0-9._-]");
-  auto pem = read_file(s.key);
+  auto pem = read_file(s.key, kMaxTextFileBytes);
   if (!pem) return Unexpected{pem.error()};
   auto key_alg = crypto::private_key_alg(*pem);
   if (!key_alg) return fail("--sign-key " + s.key.string() + ": " + key_alg.error().message);
@@ -166,7 +166,7 @@ Expected<std::string> publish_table(Store& store, const TableOptions& opts) {
   auto signer = load_signer(opts.batch);
   if (!signer) return Unexpected{signer.error()};
 
-  auto schema_text = read_file(opts.schema);
+  auto schema_text = read_file(opts.schema, kMaxTextFileBytes);
   if (!schema_text) return Unexpected{schema_text.error()};
   ojson table = ojson::parse(*schema_text, nullptr, false);
   if (table.is_discarded() || !table.is_object())

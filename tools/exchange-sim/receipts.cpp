@@ -21,7 +21,7 @@ Expected<std::vector<json>> read_receipts(const Store& store) {
   if (!entries) return Unexpected{entries.error()};
   for (const auto& entry : *entries) {
     if (entry.path().extension() != ".json") continue;
-    auto text = read_file(entry.path());
+    auto text = read_file(entry.path(), kMaxOwnFileBytes);
     if (!text) return Unexpected{text.error()};
     json r = json::parse(*text, nullptr, false);
     if (r.is_discarded() || !r.is_object())
@@ -76,7 +76,7 @@ Answer ReceiptBook::decide(const json& receipt, std::string_view node) {
   auto batch = store_.find_batch(batch_id);
   if (!batch) return error_answer(500, "INTERNAL", batch.error().message);
   if (!*batch) return error_answer(404, "NOT_FOUND", "unknown batch " + batch_id);
-  auto text = read_file((*batch)->dir / "manifest.json");
+  auto text = read_file((*batch)->dir / "manifest.json", kMaxOwnFileBytes);
   json manifest = text ? json::parse(*text, nullptr, false) : json();
   if (auto st = check_receipt_against(receipt, **batch, manifest); !st)
     return error_answer(400, "BAD_REQUEST", st.error().message);

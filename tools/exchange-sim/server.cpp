@@ -299,7 +299,7 @@ Status ExchangeServer::setup() {
       if (!*present)
         return send(res, error_answer(missing_status, missing_code,
                                       "batch " + b.batch_id + ": " + missing));
-      auto bytes = read_file(path);
+      auto bytes = read_file(path, kMaxOwnFileBytes);
       if (!bytes) return send(res, error_answer(500, "INTERNAL", bytes.error().message));
       res.set_content(*bytes, "application/json");
     };

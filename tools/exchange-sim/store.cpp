@@ -90,7 +90,7 @@ Expected<std::vector<Subscription>> Store::subscriptions() const {
   auto present = path_exists(file);
   if (!present) return Unexpected{present.error()};
   if (!*present) return out;
-  auto text = read_file(file);
+  auto text = read_file(file, kMaxOwnFileBytes);
   if (!text) return fail(text.error().message);
   json doc = json::parse(*text, nullptr, false);
   const std::string where = file.string();
@@ -158,7 +158,7 @@ Expected<std::vector<std::int64_t>> Store::seqs(std::string_view resource_id) co
 
 Expected<BatchInfo> Store::read_batch(const fs::path& dir) const {
   const auto file = dir / "batch.json";
-  auto text = read_file(file);
+  auto text = read_file(file, kMaxOwnFileBytes);
   if (!text) return fail(text.error().message);
   json j = json::parse(*text, nullptr, false);
   const std::string where = file.string();

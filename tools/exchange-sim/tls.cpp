@@ -10,7 +10,7 @@ Status check_tls_options(const ServeOptions& opts) {
   if (opts.client_ca && !opts.tls_cert) return fail("--client-ca needs --tls-cert and --tls-key");
   for (const auto* file : {&opts.tls_cert, &opts.tls_key, &opts.client_ca})
     if (*file)
-      if (auto text = read_file(**file); !text) return Unexpected{text.error()};
+      if (auto text = read_file(**file, kMaxTextFileBytes); !text) return Unexpected{text.error()};
   return {};
 }
 

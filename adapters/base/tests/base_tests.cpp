@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -39,6 +40,52 @@ TEST_CASE("atomic write then secret read trims the newline") {
   CHECK(*s == "s3cret");
   CHECK_FALSE(read_secret_file(dir / "missing").ok());
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("read_file refuses what is not a regular file of a sensible size") {
+  auto dir = std::filesystem::temp_directory_path() / ("fep-base-" + new_uuid());
+  REQUIRE(ensure_directory(dir).ok());
+  REQUIRE(write_file_atomic(dir / "ten", "0123456789").ok());
+  auto whole = read_file(dir / "ten", 10);
+  REQUIRE(whole.ok());
+  CHECK(*whole == "0123456789");
+
+  auto big = read_file(dir / "ten", 9);
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.error().message == "cannot read " + (dir / "ten").string() +
+                                   ": larger than 9 bytes, more than a file of this kind holds");
+
+  // A device would be read forever; a FIFO would wait for a writer.
+  auto device = read_secret_file("/dev/zero");
+  REQUIRE_FALSE(device.ok());
+  CHECK(device.error().message ==
+        "cannot read /dev/zero: not a regular file (a device, FIFO or socket)");
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  CHECK(read_file(dir / "fifo", 100).error().message.find("not a regular file") !=
+        std::string::npos);
+  CHECK(read_file(dir, 100).error().message ==
+        "cannot read " + dir.string() + ": it is a directory");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("RFC 3339 time stamps parse with offsets, Z and fractions; others do not") {
+  CHECK(parse_rfc3339("1970-01-01T00:00:00Z") == 0);
+  CHECK(parse_rfc3339("2026-11-20T02:03:11+08:00") == 1795111391);
+  CHECK(parse_rfc3339("2026-11-19T18:03:11Z") == parse_rfc3339("2026-11-20T02:03:11+08:00"));
+  CHECK(parse_rfc3339("2026-11-19T18:03:11.250Z") == parse_rfc3339("2026-11-19T18:03:11Z"));
+  CHECK(parse_rfc3339("2026-11-19T13:03:11-05:00") == parse_rfc3339("2026-11-19T18:03:11Z"));
+  CHECK_FALSE(parse_rfc3339("2026-11-19 18:03"));
+  CHECK_FALSE(parse_rfc3339("2026-02-30T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-11-19T18:03:11"));
+  CHECK_FALSE(parse_rfc3339("2026-11-19T18:03:11+0800"));
+  CHECK_FALSE(parse_rfc3339(""));
+}
+
+TEST_CASE("seconds between two time stamps, never negative") {
+  CHECK(seconds_between("2026-11-19T18:03:11Z", "2026-11-20T02:03:41+08:00") == 30);
+  CHECK(seconds_between("2026-11-19T18:03:41Z", "2026-11-19T18:03:11Z") == 0);
+  CHECK_FALSE(seconds_between(std::nullopt, "2026-11-19T18:03:11Z"));
+  CHECK_FALSE(seconds_between("yesterday", "2026-11-19T18:03:11Z"));
 }
 
 TEST_CASE("sm3 of a known string (GB/T 32905 example)") {

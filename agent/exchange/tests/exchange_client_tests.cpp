@@ -154,7 +154,7 @@ TEST_CASE("a payload cut short resumes with Range and If-Range") {
   CHECK(calls == 2);
   CHECK(range_seen == "bytes=50000-");
   CHECK(if_range_seen == "\"" + std::string(64, 'a') + "\"");
-  auto downloaded = read_file(spool);
+  auto downloaded = read_file(spool, kMaxOwnFileBytes);
   REQUIRE(downloaded.ok());
   CHECK(downloaded->size() == payload.size());
   CHECK(downloaded->find_first_not_of('x') == std::string::npos);

@@ -153,3 +153,19 @@ TEST_CASE("a failed outcome transaction leaves nothing behind") {
   CHECK((*store.batch("B-2"))->state == "listed");
   CHECK((*store.resource("R-1"))->last_seq == 1);
 }
+
+TEST_CASE("the backlog's oldest waiting batch is the earliest instant, whatever its offset") {
+  Backlog b;
+  b.add_waiting("2026-11-20T09:00:00+08:00");  // 01:00 UTC
+  b.add_waiting("2026-11-20T02:00:00Z");       // earlier as text, later as an instant
+  b.add_waiting(std::nullopt);                 // listed without a publication time
+  CHECK(b.waiting_batches == 3);
+  CHECK(b.oldest_waiting_at == "2026-11-20T09:00:00+08:00");
+  CHECK(b.lag_seconds(*parse_rfc3339("2026-11-20T01:10:00Z")) == 600);
+  CHECK(b.lag_seconds(*parse_rfc3339("2026-11-20T00:00:00Z")) == 0);  // clocks disagree
+
+  CHECK(Backlog{}.lag_seconds(0) == 0);  // nothing waits
+  Backlog unknown;
+  unknown.add_waiting(std::nullopt);
+  CHECK_FALSE(unknown.lag_seconds(0));
+}
