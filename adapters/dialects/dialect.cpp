@@ -183,7 +183,8 @@ std::string Dialect::delete_schema_registry() const {
 }
 
 Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::string quote,
-                                                std::optional<std::string> db_schema) {
+                                                std::optional<std::string> db_schema,
+                                                std::string_view dbms_name) {
   if (name == "sqlite") {
     if (db_schema) return fail("SQLite has no schemas: remove `schema` from the target");
     return make_sqlite_dialect(std::move(quote));
@@ -195,7 +196,7 @@ Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::stri
       return fail(
           "MySQL and MariaDB have no schemas inside a database: put the database in the "
           "connection string and remove `schema` from the target");
-    return make_mysql_dialect(std::move(quote));
+    return make_mysql_dialect(std::move(quote), lower(dbms_name) == "mariadb");
   }
   if (name == "dm") return make_dm_dialect(std::move(quote), std::move(db_schema));
   return fail("unknown dialect \"" + std::string(name) + "\"");

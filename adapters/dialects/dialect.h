@@ -119,9 +119,12 @@ class Dialect {
   std::optional<std::string> db_schema_;
 };
 
-// Makes the dialect called `name` (sqlite, postgresql, mysql, dm, kingbase).
+// Makes the dialect called `name` (sqlite, postgresql, mysql, dm, kingbase). `dbms_name` is the
+// server's SQLGetInfo(SQL_DBMS_NAME), for what differs between servers of one dialect (MySQL's
+// and MariaDB's collations); empty when unknown.
 Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::string quote,
-                                                std::optional<std::string> db_schema);
+                                                std::optional<std::string> db_schema,
+                                                std::string_view dbms_name = {});
 
 // Picks a dialect name from SQLGetInfo(SQL_DBMS_NAME); an error for a DBMS we do not know.
 Expected<std::string> dialect_for_dbms(std::string_view dbms_name);

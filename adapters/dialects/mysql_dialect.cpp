@@ -14,7 +14,8 @@ constexpr int kMaxVarcharChars = 16383;
 
 class MysqlDialect final : public Dialect {
  public:
-  explicit MysqlDialect(std::string quote) : Dialect(std::move(quote), std::nullopt) {}
+  MysqlDialect(std::string quote, bool mariadb)
+      : Dialect(std::move(quote), std::nullopt), mariadb_(mariadb) {}
   std::string_view name() const override { return "mysql"; }
 
   std::string column_type(const ColumnType& type) const override {
@@ -77,9 +78,11 @@ class MysqlDialect final : public Dialect {
   }
 
   std::string create_table(const TableSchema& schema) const override {
-    // A binary collation: keys compare byte for byte, so 'a' and 'A' stay two rows.
-    return Dialect::create_table(schema) +
-           " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+    // A binary collation without padding: keys compare byte for byte, so 'a', 'A' and 'a '
+    // stay three rows (utf8mb4_bin is PAD SPACE: it would make 'a' and 'a ' one key).
+    // MariaDB has utf8mb4_nopad_bin since 10.2; MySQL has utf8mb4_0900_bin since 8.0.
+    return Dialect::create_table(schema) + " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" +
+           (mariadb_ ? "utf8mb4_nopad_bin" : "utf8mb4_0900_bin");
   }
 
   std::string rename_table(std::string_view from, std::string_view to) const override {
@@ -135,12 +138,15 @@ class MysqlDialect final : public Dialect {
         return error.error_class;
     }
   }
+
+ private:
+  bool mariadb_;
 };
 
 }  // namespace
 
-std::unique_ptr<Dialect> make_mysql_dialect(std::string quote) {
-  return std::make_unique<MysqlDialect>(std::move(quote));
+std::unique_ptr<Dialect> make_mysql_dialect(std::string quote, bool mariadb) {
+  return std::make_unique<MysqlDialect>(std::move(quote), mariadb);
 }
 
 }  // namespace fep::sql

@@ -41,8 +41,35 @@ Status decimal(std::string_view v, const sql::ColumnType& type, std::string& out
   if (whole.size() > static_cast<size_t>(type.precision - type.scale) ||
       frac.size() > static_cast<size_t>(type.scale))
     return fail(quote(v) + " does not fit " + sql::to_string(type));
-  out.assign(v);
+  // One spelling per value, with the column's scale as the databases show it: 12.1, 012.10 and
+  // 12.100 in decimal(5,2) are all 12.10, and -0 is 0. Equal keys then compare equal as text
+  // (SQLite keeps decimals as text; one statement must not touch a row twice).
+  const bool zero = whole.empty() && frac.empty();
+  out.clear();
+  if (v.starts_with('-') && !zero) out += '-';
+  if (whole.empty())
+    out += '0';
+  else
+    out.append(whole);
+  if (type.scale > 0) {
+    out += '.';
+    out.append(frac);
+    out.append(static_cast<size_t>(type.scale) - frac.size(), '0');
+  }
   return {};
+}
+
+// Drops trailing zeros of the fractional seconds in the time that starts at `at`, and the
+// point when none are left: 12:00:00.500 and 12:00:00.5 are one value, 12:00:00.000 is 12:00:00.
+void drop_fraction_zeros(std::string& value, size_t at) {
+  const size_t dot = at + 8;
+  if (dot >= value.size() || value[dot] != '.') return;
+  size_t end = dot + 1;
+  while (end < value.size() && value[end] >= '0' && value[end] <= '9') ++end;
+  size_t keep = end;
+  while (keep > dot + 1 && value[keep - 1] == '0') --keep;
+  if (keep == dot + 1) keep = dot;
+  value.erase(keep, end - keep);
 }
 
 template <class F>
@@ -115,6 +142,8 @@ Status date_time(std::string_view v, const sql::ColumnType& type, std::string& o
     // One spelling of UTC for the dialects: Z becomes +00:00.
     if (out.back() == 'Z') out.replace(out.size() - 1, 1, "+00:00");
   }
+  if (type.kind != ColumnKind::date_)
+    drop_fraction_zeros(out, type.kind == ColumnKind::time_ ? 0 : 11);
   return {};
 }
 

@@ -115,7 +115,8 @@ Expected<void, ApplyFailure> TableSink::ensure_connected() {
                                            target_.name + ".dialect")};
     dialect_name = *detected;
   }
-  auto dialect = sql::make_dialect(dialect_name, (*conn)->identifier_quote(), target_.db_schema);
+  auto dialect = sql::make_dialect(dialect_name, (*conn)->identifier_quote(), target_.db_schema,
+                                   (*conn)->dbms_name());
   if (!dialect)
     return Unexpected{
         target_unavailable("target " + target_.name + ": " + dialect.error().message)};

@@ -278,6 +278,30 @@ class DatabaseSuite:
         self.assertEqual(self.exchange.receipt(batch)["counts"], {"rows": 2, "deleted": 1})
         self.assertEqual(self.db.select("ent", ["id", "name"]), [["1", "a"], ["2", "b"]])
 
+    def test_keys_compare_by_value_and_byte_for_byte(self):
+        # Two spellings of one key in one upsert batch are one row (the last wins, and one set-based
+        # statement never meets the row twice); keys differing in case or a trailing space are
+        # distinct rows on every engine.
+        schema = {"name": "keyed",
+                  "columns": [{"name": "amount", "type": "decimal(10,2)", "nullable": False},
+                              {"name": "at", "type": "timestamp", "nullable": False},
+                              {"name": "code", "type": "varchar(10)", "nullable": False},
+                              {"name": "v", "type": "varchar(10)"}],
+                  "primary_key": ["amount", "at", "code"]}
+        self.exchange.publish_table(R, schema=schema, mode="full", csv=(
+            "amount,at,code,v\n"
+            "1.5,2026-01-01 00:00:00,a,first\n"
+            "1.5,2026-01-01 00:00:00,A,upper\n"
+            '1.5,2026-01-01 00:00:00,"a ",space\n'))
+        self.sync()
+        self.exchange.publish_table(R, schema=schema, mode="incremental", csv=(
+            "_op,amount,at,code,v\n"
+            "U,1.50,2026-01-01T00:00:00.000,a,second\n"
+            "U,01.5,2026-01-01 00:00:00,a,third\n"))
+        self.sync()
+        self.assertEqual(sorted(self.db.select("keyed", ["code", "v"], order="v")),
+                         [["A", "upper"], ["a", "third"], ["a ", "space"]])
+
     def test_constraint_violation_rejects_and_keeps_the_previous_contents(self):
         self.exchange.publish_table(R, schema=ENT_SCHEMA, csv="id,name\n1,a\n", mode="full")
         self.sync()

@@ -65,6 +65,12 @@ TEST_CASE("KingbaseES speaks the PostgreSQL dialect") {
 }
 
 TEST_CASE("MySQL: backquotes, utf8mb4 with a binary collation, key types, ON DUPLICATE KEY") {
+  // A binary collation without padding, named differently by MariaDB and MySQL 8.
+  TableSchema one{"k", {col("code", "varchar(10)", false)}, {"code"}};
+  CHECK(make_dialect("mysql", "`", std::nullopt, "MariaDB").value()->create_table(one) ==
+        "CREATE TABLE `k` (`code` VARCHAR(10) NOT NULL, PRIMARY KEY (`code`)) "
+        "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin");
+
   auto d = dialect("mysql", "`");
   CHECK(type(*d, "timestamp") == "DATETIME(6)");
   CHECK(type(*d, "timestamptz") == "DATETIME(6)");
@@ -75,7 +81,7 @@ TEST_CASE("MySQL: backquotes, utf8mb4 with a binary collation, key types, ON DUP
   TableSchema text_key{"k", {col("code", "text", false), col("v", "integer")}, {"code"}};
   CHECK(d->create_table(text_key) ==
         "CREATE TABLE `k` (`code` VARCHAR(768) NOT NULL, `v` INT, PRIMARY KEY (`code`)) "
-        "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
+        "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_bin");
   CHECK(d->upsert(kEnt) ==
         "INSERT INTO `ent` (`id`, `name`, `capital`, `at`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY "
         "UPDATE `name` = VALUES(`name`), `capital` = VALUES(`capital`), `at` = VALUES(`at`)");

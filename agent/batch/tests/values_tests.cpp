@@ -48,11 +48,17 @@ TEST_CASE("values: integers") {
 TEST_CASE("values: decimals") {
   CHECK(norm("decimal(18,2)", "-123.45") == "-123.45");
   CHECK(norm("decimal(5,2)", "999.99") == "999.99");
-  CHECK(norm("decimal(5,2)", "0.5") == "0.5");
-  CHECK(norm("decimal(5,2)", ".5") == ".5");
-  CHECK(norm("decimal(5,2)", "12.") == "12.");
-  CHECK(norm("decimal(5,2)", "000123.40") == "000123.40");
-  CHECK(norm("decimal(5,2)", "1.500") == "1.500");  // trailing zeros do not count
+  // One spelling per value, with the column's scale.
+  CHECK(norm("decimal(5,2)", "0.5") == "0.50");
+  CHECK(norm("decimal(5,2)", ".5") == "0.50");
+  CHECK(norm("decimal(5,2)", "12.") == "12.00");
+  CHECK(norm("decimal(5,2)", "000123.40") == "123.40");
+  CHECK(norm("decimal(5,2)", "1.500") == "1.50");  // trailing zeros do not count
+  CHECK(norm("decimal(5,2)", "-0.00") == "0.00");
+  CHECK(norm("decimal(5,2)", "-.0") == "0.00");
+  CHECK(norm("decimal(5,0)", "007") == "7");
+  CHECK(norm("decimal(5,0)", "-0") == "0");
+  CHECK(norm("decimal(5,0)", "12.000") == "12");
   CHECK(norm("decimal(5,2)", "1000") == "!\"1000\" does not fit decimal(5,2)");
   CHECK_FALSE(ok("decimal(5,2)", "1.234"));
   CHECK_FALSE(ok("decimal(5,0)", "1.5"));
@@ -126,6 +132,9 @@ TEST_CASE("values: times") {
   CHECK(norm("time", "23:59:59") == "23:59:59");
   CHECK(norm("time", "00:00:00.123456") == "00:00:00.123456");
   CHECK(ok("time", "12:30:00.5"));
+  // Trailing zeros of the fraction are dropped: one spelling per value.
+  CHECK(norm("time", "12:30:00.500") == "12:30:00.5");
+  CHECK(norm("time", "12:30:00.000000") == "12:30:00");
   for (auto bad : {"24:00:00", "12:60:00", "12:00:60", "12:00", "12:00:00.", "12:00:00.1234567",
                    "1:00:00", "12:00:00Z", "12:00:00+08:00", "12-00-00"})
     CHECK_MESSAGE(!ok("time", bad), bad);
@@ -133,7 +142,8 @@ TEST_CASE("values: times") {
 
 TEST_CASE("values: timestamps") {
   CHECK(norm("timestamp", "2026-11-20 02:00:00") == "2026-11-20 02:00:00");
-  CHECK(norm("timestamp", "2026-11-20T02:00:00.250") == "2026-11-20 02:00:00.250");
+  CHECK(norm("timestamp", "2026-11-20T02:00:00.250") == "2026-11-20 02:00:00.25");
+  CHECK(norm("timestamp", "2026-11-20T02:00:00.0") == "2026-11-20 02:00:00");
   for (auto bad : {"2026-11-20", "2026-11-20 02:00", "2026-11-20X02:00:00", "2026-11-20 02:00:00Z",
                    "2026-02-30 02:00:00", "2026-11-20  02:00:00", "2026-11-20 25:00:00"})
     CHECK_MESSAGE(!ok("timestamp", bad), bad);
@@ -144,6 +154,8 @@ TEST_CASE("values: timestamptz needs an offset or Z") {
   CHECK(norm("timestamptz", "2026-11-20 02:00:00.5-05:30") == "2026-11-20 02:00:00.5-05:30");
   CHECK(norm("timestamptz", "2026-11-20T02:00:00Z") == "2026-11-20 02:00:00+00:00");
   CHECK(norm("timestamptz", "2026-11-20 02:00:00.123456Z") == "2026-11-20 02:00:00.123456+00:00");
+  CHECK(norm("timestamptz", "2026-11-20 02:00:00.100Z") == "2026-11-20 02:00:00.1+00:00");
+  CHECK(norm("timestamptz", "2026-11-20 02:00:00.000+08:00") == "2026-11-20 02:00:00+08:00");
   for (auto bad :
        {"2026-11-20T02:00:00", "2026-11-20T02:00:00+0800", "2026-11-20T02:00:00+8:00",
         "2026-11-20T02:00:00 +08:00", "2026-11-20T02:00:00z", "2026-11-20T02:00:00+24:00",
