@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "adapters/base/clock.h"
 #include "agent/app/text_table.h"
 #include "agent/status/render.h"
 
@@ -14,11 +13,6 @@ namespace {
 template <typename T>
 nlohmann::ordered_json opt(const std::optional<T>& v) {
   return v ? nlohmann::ordered_json(*v) : nullptr;
-}
-
-// Seconds from the first download to the outcome.
-std::optional<int64_t> duration(const store::BatchHistoryRow& b) {
-  return seconds_between(b.started_at, b.outcome_at);
 }
 
 std::string receipt_of(const store::BatchHistoryRow& b) {
@@ -38,7 +32,7 @@ std::string history_table(const std::vector<store::BatchHistoryRow>& batches, bo
   if (all_resources) header.insert(header.begin(), "RESOURCE");
   std::vector<std::vector<std::string>> rows;
   for (const auto& b : batches) {
-    auto took = duration(b);
+    auto took = b.duration_seconds();
     std::string error = b.error_code ? *b.error_code + ": " + b.error_message.value_or("") : "-";
     std::vector<std::string> row = {std::to_string(b.seq),
                                     b.batch_id,
@@ -60,23 +54,7 @@ std::string history_table(const std::vector<store::BatchHistoryRow>& batches, bo
 
 std::string history_json(const std::vector<store::BatchHistoryRow>& batches) {
   auto out = nlohmann::ordered_json::array();
-  for (const auto& b : batches)
-    out.push_back({{"resource_id", b.resource_id},
-                   {"batch_id", b.batch_id},
-                   {"seq", b.seq},
-                   {"mode", b.mode},
-                   {"state", b.state},
-                   {"rows", b.rows},
-                   {"deleted", b.deleted},
-                   {"payload_bytes", opt(b.payload_bytes)},
-                   {"created_at", opt(b.created_at)},
-                   {"started_at", opt(b.started_at)},
-                   {"outcome_at", opt(b.outcome_at)},
-                   {"duration_seconds", opt(duration(b))},
-                   {"error_code", opt(b.error_code)},
-                   {"error_message", opt(b.error_message)},
-                   {"receipt", opt(b.receipt_state)},
-                   {"receipt_http_status", opt(b.receipt_http_status)}});
+  for (const auto& b : batches) out.push_back(status::batch_json(b));
   return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 

@@ -30,8 +30,11 @@ bool contains(const std::vector<std::string>& list, const std::string& id) {
   return std::find(list.begin(), list.end(), id) != list.end();
 }
 
+}  // namespace
+
 ordered_json batch_json(const BatchEntry& b) {
-  return {{"batch_id", b.batch_id},
+  return {{"resource_id", b.resource_id},
+          {"batch_id", b.batch_id},
           {"seq", b.seq},
           {"mode", b.mode},
           {"state", b.state},
@@ -41,13 +44,15 @@ ordered_json batch_json(const BatchEntry& b) {
           {"created_at", opt(b.created_at)},
           {"started_at", opt(b.started_at)},
           {"outcome_at", opt(b.outcome_at)},
-          {"duration_seconds", opt(b.duration_seconds)},
+          {"duration_seconds", opt(b.duration_seconds())},
           {"error_code", opt(b.error_code)},
           {"error_message", opt(b.error_message)},
           {"receipt_state", opt(b.receipt_state)},
           {"receipt_http_status", opt(b.receipt_http_status)},
           {"updated_at", b.updated_at}};
 }
+
+namespace {
 
 ordered_json action_json(const Action& a, const View& v) {
   ordered_json commands = ordered_json::array();

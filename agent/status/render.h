@@ -2,6 +2,8 @@
 // Prometheus text format for /metrics. Pure functions: the tests call them directly.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -69,6 +71,8 @@ inline constexpr int kStatusEvents = 20;
 std::string status_json(const View& v, const std::optional<std::string>& db_error = std::nullopt);
 std::string resources_json(const View& v);
 std::string batches_json(const std::string& resource_id, const std::vector<BatchEntry>& batches);
+// One batch, as in batches_json and `fep-agent history --json`.
+nlohmann::ordered_json batch_json(const BatchEntry& b);
 std::string events_json(const std::vector<store::Event>& events);
 std::string error_json(std::string_view code, std::string_view message);
 

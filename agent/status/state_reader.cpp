@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 
-#include "adapters/base/clock.h"
 #include "agent/status/render.h"
 
 namespace fep::status {
@@ -58,7 +57,6 @@ BatchEntry batch_from(const Row& r) {
   b.started_at = r.optional_text(13);
   b.receipt_state = r.optional_text(14);
   b.receipt_http_status = r.optional_integer(15);
-  b.duration_seconds = seconds_between(b.started_at, b.outcome_at);
   return b;
 }
 

@@ -193,13 +193,17 @@ Expected<Backlog> StateStore::backlog(const std::string& resource_id) {
   return out;
 }
 
+std::optional<int64_t> BatchHistoryRow::duration_seconds() const {
+  return seconds_between(started_at, outcome_at);
+}
+
 Expected<std::vector<BatchHistoryRow>> StateStore::history(
     const std::optional<std::string>& resource_id, int limit) {
   std::vector<BatchHistoryRow> out;
   std::string sql =
       "SELECT b.batch_id, b.resource_id, b.seq, b.mode, b.state, b.rows, b.deleted, "
       "b.payload_bytes, b.created_at, b.started_at, b.outcome_at, b.error_code, "
-      "b.error_message, o.state, o.last_http_status FROM batches b "
+      "b.error_message, o.state, o.last_http_status, b.updated_at FROM batches b "
       "LEFT JOIN outbox o ON o.batch_id = b.batch_id ";
   std::vector<SqlValue> params;
   if (resource_id) {
@@ -227,6 +231,7 @@ Expected<std::vector<BatchHistoryRow>> StateStore::history(
     h.error_message = r.optional_text(12);
     h.receipt_state = r.optional_text(13);
     h.receipt_http_status = r.optional_integer(14);
+    h.updated_at = r.text(15);
     out.push_back(std::move(h));
   });
   if (!st) return Unexpected{st.error()};

@@ -85,17 +85,23 @@ struct BatchHistoryRow {
   std::string resource_id;
   int64_t seq = 0;
   std::string mode;
+  // listed | downloading | applying | failed (held for the operator) | applied | rejected |
+  // superseded
   std::string state;
   int64_t rows = 0;  // rows, or files for a folder
   int64_t deleted = 0;
-  std::optional<int64_t> payload_bytes;
-  std::optional<std::string> created_at;  // published
-  std::optional<std::string> started_at;  // first download
+  std::optional<int64_t> payload_bytes;   // the manifest's payload size, once downloading began
+  std::optional<std::string> created_at;  // when the platform published it (from the listing)
+  std::optional<std::string> started_at;  // the first download
   std::optional<std::string> outcome_at;
+  std::string updated_at;
   std::optional<std::string> error_code;
   std::optional<std::string> error_message;
-  std::optional<std::string> receipt_state;  // pending | delivered | refused
+  std::optional<std::string> receipt_state;  // pending | delivered | refused; none yet: nullopt
   std::optional<int64_t> receipt_http_status;
+
+  // outcome_at - started_at, when both are known.
+  std::optional<int64_t> duration_seconds() const;
 };
 
 // What is waiting for a resource: batches listed without an outcome and receipts not yet

@@ -135,6 +135,16 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
   if ((*row)->state == store::kBlocked) {
     summary.blocked = true;
     spdlog::warn("{}: blocked: {}", resource.id, (*row)->last_error.value_or(""));
+    // Nothing is applied, but what the platform publishes meanwhile is recorded as listed, so
+    // that status shows the whole backlog and its lag. A failed listing changes nothing here.
+    auto waiting = list_new_batches(resource.id, (*row)->last_seq.value_or(0));
+    if (!waiting) {
+      spdlog::debug("{}: listing while blocked: {}", resource.id, waiting.error().message);
+      return;
+    }
+    for (const auto& b : *waiting)
+      if (auto st = store_.record_listed(listed_row(resource.id, b)); !st)
+        return note_error(summary, resource.id, st.error().message);
     return;
   }
   const TargetConfig* target = config_.find_target(resource.target);
@@ -149,29 +159,9 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
   }
   (void)store_.set_resource_state(resource.id, store::kSyncing, std::nullopt);
 
-  // Everything newer than the last batch with an outcome, across pages.
-  std::vector<BatchListing> batches;
-  int64_t after = (*row)->last_seq.value_or(0);
-  for (;;) {
-    auto page = exchange_.list_batches(resource.id, after, kListingPageSize);
-    if (!page) {
-      note_error(summary, resource.id, page.error().message);
-      return;
-    }
-    for (auto& b : page->batches) {
-      // Ascending and after `after`, across pages too: otherwise progress could go backwards.
-      const int64_t floor = batches.empty() ? after : batches.back().seq;
-      if (b.seq <= floor) {
-        note_error(summary, resource.id,
-                   "the exchange listed batch " + b.batch_id + " with seq " +
-                       std::to_string(b.seq) + ", not after seq " + std::to_string(floor));
-        return;
-      }
-      batches.push_back(std::move(b));
-    }
-    if (!page->more || page->batches.empty()) break;
-    after = batches.back().seq;
-  }
+  auto listed = list_new_batches(resource.id, (*row)->last_seq.value_or(0));
+  if (!listed) return note_error(summary, resource.id, listed.error().message);
+  std::vector<BatchListing> batches = std::move(*listed);
 
   // Batches older than the newest full one are replaced by it: no need to download them.
   size_t first_to_apply = 0;
@@ -236,6 +226,25 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
     if (result == BatchResult::stop) return;
   }
   (void)store_.set_resource_state(resource.id, store::kIdle, std::nullopt);
+}
+
+Expected<std::vector<BatchListing>> SyncRunner::list_new_batches(const std::string& resource_id,
+                                                                 int64_t after) {
+  std::vector<BatchListing> batches;
+  for (;;) {
+    auto page = exchange_.list_batches(resource_id, after, kListingPageSize);
+    if (!page) return fail(page.error().message);
+    for (auto& b : page->batches) {
+      // Ascending and after `after`, across pages too: otherwise progress could go backwards.
+      const int64_t floor = batches.empty() ? after : batches.back().seq;
+      if (b.seq <= floor)
+        return fail("the exchange listed batch " + b.batch_id + " with seq " +
+                    std::to_string(b.seq) + ", not after seq " + std::to_string(floor));
+      batches.push_back(std::move(b));
+    }
+    if (!page->more || page->batches.empty()) return batches;
+    after = batches.back().seq;
+  }
 }
 
 std::future<void> SyncRunner::prefetch(const ResourceConfig& resource,

@@ -41,6 +41,9 @@ class SyncRunner {
  private:
   enum class BatchResult { done, rejected, stop };
   void sync_resource(const ResourceConfig& resource, SyncSummary& summary);
+  // Every batch listed after seq `after`, across pages, in ascending seq order.
+  Expected<std::vector<BatchListing>> list_new_batches(const std::string& resource_id,
+                                                       int64_t after);
   BatchResult process_batch(const ResourceConfig& resource, const BatchListing& listing,
                             const BatchListing* next, SyncSummary& summary);
   // Downloads `listing`'s payload into its spool file in the background.

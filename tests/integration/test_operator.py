@@ -80,7 +80,7 @@ class OperatorTest(unittest.TestCase):
         held = self.history()[0]
         self.assertEqual((held["batch_id"], held["state"], held["error_code"]),
                          (batch, "failed", "TARGET_ERROR"))
-        self.assertIsNone(held["receipt"])
+        self.assertIsNone(held["receipt_state"])
 
         # Still broken: retrying holds it again, still without a receipt.
         self.run_agent("retry", R, code=2)
@@ -93,13 +93,48 @@ class OperatorTest(unittest.TestCase):
                          [(1, "a", None), (2, "b", "y")])
         self.assertEqual(self.resource()["state"], "idle")
         applied = self.history()[0]
-        self.assertEqual((applied["state"], applied["receipt"]), ("applied", "delivered"))
+        self.assertEqual((applied["state"], applied["receipt_state"]), ("applied", "delivered"))
         self.assertGreater(applied["payload_bytes"], 0)
         self.assertIsNotNone(applied["duration_seconds"])
         self.assertIsNotNone(applied["created_at"])
         everything = self.run_agent("history", "--limit", "1").stdout
         self.assertIn("RESOURCE", everything)
         self.assertEqual(len(everything.strip().splitlines()), 2)
+
+    def test_a_blocked_resource_still_counts_what_is_published_after_it(self):
+        held = self.hold_a_batch()
+        later = self.exchange.publish_table(R, schema=SCHEMA, csv="_op,id,name,memo\nU,3,c,z\n",
+                                            mode="incremental")
+        self.run_agent("sync", "--once", code=2)
+        r = self.resource()
+        self.assertEqual((r["state"], r["blocking_batch"]["batch_id"]), ("blocked", held))
+        self.assertEqual(r["waiting_batches"], 2, "a batch published while blocked is not shown")
+        listed = self.history()[0]
+        self.assertEqual((listed["batch_id"], listed["state"]), (later, "listed"))
+        self.assertIsNone(self.exchange.receipt(later))
+
+        self.local("ALTER TABLE ent ADD COLUMN memo TEXT")
+        self.run_agent("retry", R)
+        self.assertEqual([self.exchange.receipt(b)["status"] for b in (held, later)],
+                         ["applied", "applied"])
+        self.assertEqual(self.resource()["waiting_batches"], 0)
+
+    def test_batches_behind_a_rejected_batch_count_in_the_backlog(self):
+        self.exchange.publish_table(R, schema=SCHEMA, csv="id,name,memo\n1,a,x\n", mode="full")
+        self.run_agent("sync", "--once")
+        bad = self.exchange.publish_table(R, schema=SCHEMA, csv="_op,id,name,memo\nU,2,b\n",
+                                          mode="incremental")
+        self.run_agent("sync", "--once", code=2)
+        self.assertEqual(self.exchange.receipt(bad)["status"], "rejected")
+        self.assertEqual(self.resource()["waiting_batches"], 0)
+        later = self.exchange.publish_table(R, schema=SCHEMA, csv="_op,id,name,memo\nU,3,c,z\n",
+                                            mode="incremental")
+        self.run_agent("sync", "--once", code=2)
+        r = self.resource()
+        self.assertEqual((r["state"], r["waiting_batches"]), ("blocked", 1))
+        self.assertIsNotNone(r["lag_seconds"])
+        self.assertEqual(self.history()[0]["batch_id"], later)
+        self.assertIsNone(self.exchange.receipt(later))
 
     def test_skip_sends_a_rejected_receipt_with_the_reason_and_goes_on(self):
         batch = self.hold_a_batch()

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/app/history_view.h"
+#include "agent/status/render.h"
 
 using namespace fep;
 using namespace fep::app;
@@ -31,6 +32,8 @@ TEST_CASE("history shows sizes, durations and receipt states") {
   auto doc = nlohmann::json::parse(history_json({b}));
   CHECK(doc[0]["duration_seconds"] == 42);
   CHECK(doc[0]["payload_bytes"] == 2 * 1024 * 1024);
+  // The same object as the dashboard API's batches.
+  CHECK(doc[0] == nlohmann::json::parse(status::batches_json("R-1", {b}))["batches"][0]);
   CHECK(history_table({}, false) == "no batches yet\n");
 }
 

@@ -355,6 +355,7 @@ TEST_CASE("status JSON: a held batch, the backlog, a resync request and the prog
 TEST_CASE("batches JSON: size, publication, start, duration and the receipt's state") {
   BatchEntry b;
   b.batch_id = "A-1";
+  b.resource_id = "R-A";
   b.seq = 1;
   b.mode = "full";
   b.state = "applied";
@@ -363,7 +364,6 @@ TEST_CASE("batches JSON: size, publication, start, duration and the receipt's st
   b.created_at = "2026-11-20T02:00:00+08:00";
   b.started_at = "2026-11-20T02:01:00+08:00";
   b.outcome_at = "2026-11-20T02:01:42+08:00";
-  b.duration_seconds = 42;
   b.receipt_state = "delivered";
   b.receipt_http_status = 201;
   b.updated_at = "2026-11-20T02:01:43+08:00";
@@ -373,6 +373,7 @@ TEST_CASE("batches JSON: size, publication, start, duration and the receipt's st
   const json doc = json::parse(batches_json("R-A", {b, listed}));
   CHECK(doc["resource_id"] == "R-A");
   const json& one = doc["batches"][0];
+  CHECK(one["resource_id"] == "R-A");
   CHECK(one["payload_bytes"] == 4096);
   CHECK(one["created_at"] == "2026-11-20T02:00:00+08:00");
   CHECK(one["started_at"] == "2026-11-20T02:01:00+08:00");

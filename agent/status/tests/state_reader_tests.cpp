@@ -181,21 +181,21 @@ TEST_CASE("batch history: size, publication, start, duration and the receipt's s
   CHECK(list[0].state == "listed");
   CHECK_FALSE(list[0].payload_bytes);
   CHECK_FALSE(list[0].started_at);
-  CHECK_FALSE(list[0].duration_seconds);
+  CHECK_FALSE(list[0].duration_seconds());
   CHECK_FALSE(list[0].receipt_state);
   CHECK(list[0].created_at);
   CHECK(list[1].state == "failed");
   CHECK(list[1].payload_bytes == 2048);
   CHECK(list[1].started_at);
   CHECK_FALSE(list[1].outcome_at);
-  CHECK_FALSE(list[1].duration_seconds);
+  CHECK_FALSE(list[1].duration_seconds());
   CHECK_FALSE(list[1].receipt_state);
   const BatchEntry& applied = list[2];
   CHECK(applied.batch_id == "C-1");
   CHECK(applied.payload_bytes == 4096);
-  REQUIRE(applied.duration_seconds);
-  CHECK(*applied.duration_seconds >= 0);
-  CHECK(*applied.duration_seconds < 60);
+  REQUIRE(applied.duration_seconds());
+  CHECK(*applied.duration_seconds() >= 0);
+  CHECK(*applied.duration_seconds() < 60);
   CHECK(applied.receipt_state == "pending");
   CHECK_FALSE(applied.receipt_http_status);
 
