@@ -23,6 +23,7 @@
 #include "agent/exchange/exchange_client.h"
 #include "agent/store/state_store.h"
 #include "agent/sync/folder_sink.h"
+#include "agent/sync/housekeeping.h"
 #include "agent/sync/sync_runner.h"
 
 namespace fep::app {
@@ -135,6 +136,8 @@ int run_sync_once(const Config& config, const std::optional<std::string>& resour
   SyncRunner runner(config, *store, exchange, stop, &board);
   auto summary = runner.run_once(resource);
   display.reset();
+  // A machine that syncs from cron or a timer instead of the daemon needs it too.
+  if (!stop.stop_requested()) (void)housekeep(config, *store, std::chrono::system_clock::now());
   spdlog::info(
       "sync done: {} applied, {} rejected, {} held, {} superseded, {} receipts delivered, {} "
       "refused{}",

@@ -109,6 +109,11 @@ struct LogConfig {
   int max_files = 5;
 };
 
+struct RetentionConfig {
+  std::chrono::milliseconds events{180LL * 86'400'000};
+  std::chrono::milliseconds rejected_payloads{30LL * 86'400'000};
+};
+
 struct Config {
   std::filesystem::path source;  // the file it was loaded from
   NodeConfig node;
@@ -119,6 +124,7 @@ struct Config {
   StatusConfig status;
   DaemonConfig daemon;
   LogConfig log;
+  RetentionConfig retention;
 
   const ResourceConfig* find_resource(const std::string& id) const;
   const TargetConfig* find_target(const std::string& name) const;

@@ -149,6 +149,20 @@ void build_log(const Section& top, BuildContext& ctx, Config& config) {
   config.log.max_files = bounded(l, "max_files", 1, 100, config.log.max_files, ctx);
 }
 
+void build_retention(const Section& top, BuildContext& ctx, Config& config) {
+  const auto r = optional_section(top, kRetentionSection, "retention", ctx);
+  for (const char* key : {"events", "rejected_payloads"}) {
+    if (!check_duration(r, key, false, ctx.diag)) continue;
+    const auto value = r.duration(key);
+    if (value < std::chrono::hours(24)) {
+      ctx.diag.error(r.mark(key), r.path(key), "must be at least 1d");
+      continue;
+    }
+    (std::string_view(key) == "events" ? config.retention.events
+                                       : config.retention.rejected_payloads) = value;
+  }
+}
+
 // Where the documents of `yaml` stop making progress, if they do. yaml-cpp 0.7's LoadAll never
 // returns, allocating without end, on some invalid text such as a stray ',' (yaml-cpp issue
 // 1040): its parser then reports empty document after empty document, consuming nothing. Read
@@ -224,6 +238,7 @@ Expected<Config> parse_document(const std::string& yaml, const std::string& name
   build_status(top, ctx, config);
   build_daemon(top, ctx, config);
   build_log(top, ctx, config);
+  build_retention(top, ctx, config);
   if (!diag.empty()) return fail(diag.text());
   return config;
 }

@@ -24,6 +24,7 @@ constexpr KeySpec kTopKeys[] = {
     {"status", map, false, "", "The local status endpoint."},
     {"daemon", map, false, "", "How `fep-agent run` schedules its work."},
     {"log", map, false, "", "Where the agent logs besides stderr."},
+    {"retention", map, false, "", "How long the agent keeps what it no longer needs."},
 };
 
 constexpr KeySpec kNodeKeys[] = {
@@ -177,6 +178,15 @@ constexpr KeySpec kLogKeys[] = {
     {"max_files", integer, false, "5", "Rotated files kept."},
 };
 
+constexpr KeySpec kRetentionKeys[] = {
+    {"events", duration, false, "180d",
+     "Events (errors, warnings, outcomes in the state database, shown by the dashboard) older "
+     "than this are deleted, at least 1d. The audit log is never deleted."},
+    {"rejected_payloads", duration, false, "30d",
+     "Payloads of rejected batches kept in <state_dir>/rejected for inspection are deleted this "
+     "long after the rejection, at least 1d."},
+};
+
 constexpr KeySpec kStatusKeys[] = {
     {"listen", string, false, "127.0.0.1:8470",
      "host:port of the status HTTP endpoint (IPv6 in brackets)."},
@@ -199,12 +209,14 @@ const SectionSpec kResourceSection{"resources[]", "One resource to pull.", kReso
 const SectionSpec kStatusSection{"status", "The status endpoint.", kStatusKeys};
 const SectionSpec kDaemonSection{"daemon", "The daemon's scheduling and timers.", kDaemonKeys};
 const SectionSpec kLogSection{"log", "Log files.", kLogKeys};
+const SectionSpec kRetentionSection{"retention", "Housekeeping: what is deleted when.",
+                                    kRetentionKeys};
 
 std::span<const SectionSpec* const> all_sections() {
   static const SectionSpec* const kAll[] = {
-      &kTopSection,        &kNodeSection,         &kExchangeSection,
-      &kOdbcTargetSection, &kFolderTargetSection, &kResourceSection,
-      &kStatusSection,     &kDaemonSection,       &kLogSection};
+      &kTopSection,          &kNodeSection,     &kExchangeSection, &kOdbcTargetSection,
+      &kFolderTargetSection, &kResourceSection, &kStatusSection,   &kDaemonSection,
+      &kLogSection,          &kRetentionSection};
   return kAll;
 }
 
@@ -262,7 +274,7 @@ std::string cell(std::string_view text) {
 std::string config_reference_markdown() {
   std::string md =
       "# fep-agent configuration reference\n\nDurations are an integer and a unit: "
-      "`ms`, `s`, `m` or `h` (`500ms`, `15s`, `2m`). Booleans are `true` or `false`. "
+      "`ms`, `s`, `m`, `h` or `d` (`500ms`, `15s`, `2m`, `30d`). Booleans are `true` or `false`. "
       "Unknown keys are errors.\n";
   for (const auto* section : config::all_sections()) {
     md += "\n## " + std::string(section->name.empty() ? "Top level" : section->name) + "\n\n";

@@ -40,6 +40,7 @@ extern const SectionSpec kResourceSection;
 extern const SectionSpec kStatusSection;
 extern const SectionSpec kDaemonSection;
 extern const SectionSpec kLogSection;
+extern const SectionSpec kRetentionSection;
 
 // In the order the reference documents them.
 std::span<const SectionSpec* const> all_sections();

@@ -42,6 +42,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     factor = 60'000;
   else if (unit == "h")
     factor = 3'600'000;
+  else if (unit == "d")
+    factor = 86'400'000;
   if (factor == 0 || number.empty()) return std::nullopt;
   long long n = 0;
   auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), n);

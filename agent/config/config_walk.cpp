@@ -55,7 +55,8 @@ std::optional<std::string> parse_scalar(const KeySpec& spec, const std::string& 
         v.duration = *d;
         return std::nullopt;
       }
-      return "expected a duration (integer and unit ms|s|m|h, e.g. 15s, 500ms, 2m), found \"" +
+      return "expected a duration (integer and unit ms|s|m|h|d, e.g. 15s, 500ms, 2m, 30d), found "
+             "\"" +
              text + "\"";
     case ValueType::map:
     case ValueType::list:

@@ -23,6 +23,9 @@ namespace {
 
 using namespace std::chrono;
 
+// Retention is counted in days: once an hour is often enough to delete what expired.
+constexpr auto kHousekeepingInterval = hours(1);
+
 sigset_t daemon_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -115,6 +118,7 @@ int Daemon::run() {
     next_subscriptions_ = now + config.daemon.subscriptions_interval;
     next_receipts_ = now + config.daemon.receipts_interval;
     next_watchdog_ = now;
+    next_housekeeping_ = now;
   }
 
   ControlServer control;
@@ -169,6 +173,10 @@ int Daemon::run() {
     if (t >= next_subscriptions_) {
       refresh_subscriptions();
       next_subscriptions_ = t + d.subscriptions_interval;
+    }
+    if (t >= next_housekeeping_) {
+      housekeeping();
+      next_housekeeping_ = t + kHousekeepingInterval;
     }
     if (auto interval = notifier_.watchdog_interval(); interval && t >= next_watchdog_) {
       notifier_.watchdog();
@@ -287,7 +295,8 @@ void Daemon::dispatch_due(SystemTime now) {
 }
 
 SystemTime Daemon::next_wake(SystemTime now) const {
-  SystemTime next = std::min({next_heartbeat_, next_subscriptions_, next_receipts_});
+  SystemTime next =
+      std::min({next_heartbeat_, next_subscriptions_, next_receipts_, next_housekeeping_});
   if (notifier_.watchdog_interval()) next = std::min(next, next_watchdog_);
   for (const auto& [id, slot] : slots_)
     if (!slot.running && slot.scheduled) next = std::min(next, slot.due);

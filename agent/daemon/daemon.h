@@ -66,6 +66,7 @@ class Daemon {
   void heartbeat();
   void refresh_subscriptions();
   void deliver_receipts();
+  void housekeeping();
   std::string handle_control(const std::string& request);
   void update_status();
   status::LiveInfo live_status() const;  // for the status page, from its HTTP threads
@@ -86,6 +87,7 @@ class Daemon {
   bool receipts_due_ = false;
   uint64_t events_ = 0;  // bumped by anything that should wake the main loop
   SystemTime next_heartbeat_{}, next_subscriptions_{}, next_receipts_{}, next_watchdog_{};
+  SystemTime next_housekeeping_{};
   std::mt19937_64 rng_{std::random_device{}()};
   std::vector<std::thread> workers_;
   int running_jobs_ = 0;

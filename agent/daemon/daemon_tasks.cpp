@@ -8,6 +8,7 @@
 #include "agent/daemon/daemon.h"
 #include "agent/exchange/exchange_client.h"
 #include "agent/store/state_store.h"
+#include "agent/sync/housekeeping.h"
 #include "agent/sync/sync_runner.h"
 
 namespace fep::daemon {
@@ -48,6 +49,14 @@ void Daemon::deliver_receipts() {
               [](SyncRunner& runner, store::StateStore&, ExchangeClient&) {
                 SyncSummary summary;
                 runner.deliver_receipts(summary);
+              });
+}
+
+void Daemon::housekeeping() {
+  auto config = config_;
+  with_runner(*config, stop_, exchange_errors_,
+              [&](SyncRunner&, store::StateStore& store, ExchangeClient&) {
+                (void)housekeep(*config, store, std::chrono::system_clock::now());
               });
 }
 

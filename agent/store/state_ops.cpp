@@ -238,4 +238,20 @@ Expected<std::vector<BatchHistoryRow>> StateStore::history(
   return out;
 }
 
+Expected<int64_t> StateStore::prune_events(const std::string& before) {
+  Transaction tx(db_);
+  if (!tx.begun()) return Unexpected{tx.begun().error()};
+  // julianday() reads the offsets, so rows written under another time zone compare right.
+  auto st = db_.run("DELETE FROM events WHERE julianday(at) < julianday(?)", {before});
+  if (!st) return Unexpected{st.error()};
+  const int64_t removed = db_.changes();
+  if (removed > 0) {
+    st = append_audit(db_, {"housekeeping.events_deleted", "agent", std::nullopt, std::nullopt,
+                            audit_detail({{"before", before}, {"count", removed}})});
+    if (!st) return Unexpected{st.error()};
+  }
+  if (auto done = tx.commit(); !done) return Unexpected{done.error()};
+  return removed;
+}
+
 }  // namespace fep::store

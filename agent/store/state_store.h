@@ -201,6 +201,9 @@ class StateStore {
   Status add_event(std::string_view level, const std::optional<std::string>& resource_id,
                    const std::optional<std::string>& batch_id, const std::string& message);
   Expected<std::vector<Event>> recent_events(int limit);
+  // Deletes the events from before `before` (RFC 3339, compared as instants) and records how
+  // many in the audit log, in one transaction; how many went.
+  Expected<int64_t> prune_events(const std::string& before);
 
   // Appends one entry to the tamper-evident audit log (audit_log.h) in a transaction of its
   // own, for actions recorded outside the store: batch.verified, receipt.sent, config.reload.

@@ -53,7 +53,13 @@ void keep_rejected_payload(const std::filesystem::path& state_dir,
   const auto dir = state_dir / "rejected";
   std::error_code ec;
   if (ensure_directory(dir).ok()) std::filesystem::rename(file, dir / file.filename(), ec);
-  if (ec) spdlog::warn("cannot keep rejected payload {}: {}", file.string(), ec.message());
+  if (ec) {
+    spdlog::warn("cannot keep rejected payload {}: {}", file.string(), ec.message());
+    return;
+  }
+  // Retention (housekeeping.h) counts from the rejection, not from the download.
+  std::filesystem::last_write_time(dir / file.filename(),
+                                   std::filesystem::file_time_type::clock::now(), ec);
 }
 
 }  // namespace fep

@@ -20,7 +20,8 @@ struct PayloadCheck {
 Expected<PayloadCheck> check_payload(const std::filesystem::path& file, const PayloadInfo& info);
 
 // Moves a payload that was rejected to <state_dir>/rejected/ so that it can be examined;
-// the platform's data is never silently thrown away.
+// the platform's data is never silently thrown away. Housekeeping deletes it once
+// retention.rejected_payloads has passed since now.
 void keep_rejected_payload(const std::filesystem::path& state_dir,
                            const std::filesystem::path& file);
 

@@ -10,7 +10,7 @@ TEST_CASE("YAML syntax errors and empty files carry a mark") {
   Fixture f;
   CHECK(f.error("") ==
         "agent.yaml:1:1: the file is empty (expected a map with keys: node, "
-        "exchange, state_dir, targets, resources, status, daemon, log)");
+        "exchange, state_dir, targets, resources, status, daemon, log, retention)");
   CHECK(contains(f.error("# only a comment\n"), "agent.yaml:1:1: the file is empty"));
   CHECK(f.error("node:\n  id: [N-1\nexchange: x\n") ==
         "agent.yaml:3:9: YAML syntax error: end of sequence flow not found");
@@ -33,7 +33,7 @@ TEST_CASE("unknown keys are errors that list the valid keys") {
   Fixture f;
   CHECK(f.error(kBase + "  []\ncolour: blue\n") ==
         "agent.yaml:15:1: colour: unknown key (valid keys: node, exchange, state_dir, targets, "
-        "resources, status, daemon, log)");
+        "resources, status, daemon, log, retention)");
   // A folder key on an odbc target.
   const auto odbc_path = replace_all(kBase, "x.db\"\n", "x.db\"\n    path: /srv/x\n");
   CHECK(f.error(odbc_path + "  []\n") ==

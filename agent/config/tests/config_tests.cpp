@@ -180,6 +180,22 @@ TEST_CASE("load_config reports an unreadable file") {
   CHECK(contains(config.error().message, "/nonexistent/fep/agent.yaml"));
 }
 
+TEST_CASE("retention: durations in days, at least one day, defaults as in config.h") {
+  Fixture f;
+  auto defaults = f.parse(kBase + "  []\n");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->retention.events == RetentionConfig{}.events);
+  CHECK(defaults->retention.rejected_payloads == RetentionConfig{}.rejected_payloads);
+  CHECK(defaults->retention.events == std::chrono::hours(24 * 180));
+  auto set = f.parse(kBase + "  []\nretention:\n  events: 400d\n  rejected_payloads: 72h\n");
+  REQUIRE_MESSAGE(set.ok(), (set.ok() ? "" : set.error().message));
+  CHECK(set->retention.events == std::chrono::hours(24 * 400));
+  CHECK(set->retention.rejected_payloads == std::chrono::hours(72));
+  CHECK(f.error(kBase + "  []\nretention:\n  events: 12h\n") ==
+        "agent.yaml:16:11: retention.events: must be at least 1d");
+  CHECK(f.error(kBase + "  []\nretention:\n  keep: 1d\n").find("unknown key") != std::string::npos);
+}
+
 TEST_CASE("the reference renders every section from the tables") {
   const auto md = config_reference_markdown();
   for (const char* s : {"## Top level", "## node", "## exchange", "## targets.<name> (type: odbc)",
@@ -216,14 +232,16 @@ TEST_CASE("table names stay clear of the agent's own tables and within 63 charac
       "node: {id: N-1}\n"
       "exchange: {url: https://x.example/api, token_file: @TOKEN@}\n"
       "targets:\n";
-  auto prefix = f.error(head + "  db: {type: odbc, connection: \"Driver=X\", table_prefix: _fep_}\n"
-                               "resources: []\n");
+  auto prefix = f.error(head +
+                        "  db: {type: odbc, connection: \"Driver=X\", table_prefix: _fep_}\n"
+                        "resources: []\n");
   CHECK(fep::config_test::contains(prefix, "targets.db.table_prefix: must match [A-Za-z]"));
-  auto schema = f.error(head + "  db: {type: odbc, connection: \"Driver=X\", dialect: mysql, "
-                               "schema: ods}\nresources: []\n");
+  auto schema = f.error(head +
+                        "  db: {type: odbc, connection: \"Driver=X\", dialect: mysql, "
+                        "schema: ods}\nresources: []\n");
   CHECK(fep::config_test::contains(schema, "targets.db.schema: the mysql dialect has no schemas"));
-  auto longname = f.error(head + "  db: {type: odbc, connection: \"Driver=X\", table_prefix: " +
-                          std::string(30, 'p') + "}\nresources:\n  - {id: R-1, target: db, table: " +
-                          std::string(40, 't') + "}\n");
+  auto longname = f.error(
+      head + "  db: {type: odbc, connection: \"Driver=X\", table_prefix: " + std::string(30, 'p') +
+      "}\nresources:\n  - {id: R-1, target: db, table: " + std::string(40, 't') + "}\n");
   CHECK(fep::config_test::contains(longname, "resources[0].table: with the target's table_prefix"));
 }
