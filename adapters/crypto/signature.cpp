@@ -7,6 +7,8 @@
 
 #include <memory>
 
+#include "adapters/base/utf8.h"
+
 namespace fep::crypto {
 namespace {
 
@@ -88,6 +90,13 @@ Expected<MdCtx> init_ctx(std::string_view alg, EVP_PKEY* key, bool for_signing) 
 }
 
 }  // namespace
+
+bool is_valid_key_id(std::string_view key_id) {
+  if (key_id.empty() || key_id.size() > 256 || !is_valid_utf8(key_id)) return false;
+  for (unsigned char c : key_id)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
 
 bool is_supported_alg(std::string_view alg) {
   return alg == "ed25519" || alg == "sm2";

@@ -17,6 +17,11 @@ inline constexpr std::string_view kSm2Id = "1234567812345678";
 // "ed25519" or "sm2"; anything else is unsupported.
 bool is_supported_alg(std::string_view alg);
 
+// Whether `key_id` can name a platform key. The protocol sets no character rule for key ids
+// (its id alphabet is for resources, batches and nodes), so any name is taken that is safe to
+// show and store: 1-256 bytes of UTF-8 without control characters.
+bool is_valid_key_id(std::string_view key_id);
+
 // The algorithm of a PEM public key ("-----BEGIN PUBLIC KEY-----", SubjectPublicKeyInfo):
 // "ed25519" or "sm2"; an error when it cannot be read or is of another type.
 Expected<std::string> public_key_alg(std::string_view public_key_pem);

@@ -156,6 +156,8 @@ HttpExpected<Response> perform(const ClientOptions& options, const std::string& 
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  // The protocol is HTTP/1.1; libcurl would otherwise take HTTP/2 where a server offers it.
+  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   if (options.ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file->c_str());
   if (options.client_cert) {
     curl_easy_setopt(c, CURLOPT_SSLCERT, options.client_cert->c_str());

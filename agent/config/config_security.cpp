@@ -116,9 +116,9 @@ void build_signing_keys(const Section& ex, BuildContext& ctx, ExchangeConfig& ou
   if (ex.given("signing_keys")) {
     for (const auto& entry : ex.node("signing_keys")) {
       const auto key_mark = mark_of(entry.first);
-      if (!entry.first.IsScalar() || !is_valid_id(entry.first.Scalar())) {
+      if (!entry.first.IsScalar() || !crypto::is_valid_key_id(entry.first.Scalar())) {
         ctx.diag.error(key_mark, ex.path("signing_keys"),
-                       "key ids are 1-128 characters of [A-Za-z0-9._-]");
+                       "key ids are 1-256 bytes of UTF-8 without control characters");
         continue;
       }
       const std::string key_id = entry.first.Scalar();

@@ -147,9 +147,9 @@ ExchangeClient::ExchangeClient(const Config& config, const StopSource& stop)
       http_(http_options(config.exchange)),
       backoff_(config.exchange.retry_base, config.exchange.retry_cap) {}
 
-std::vector<std::string> ExchangeClient::headers() const {
+std::vector<std::string> ExchangeClient::headers(std::string_view accept) const {
   return {"Authorization: Bearer " + config_.exchange.token, "X-FEP-Node: " + config_.node.id,
-          "Accept: application/json"};
+          "Accept: " + std::string(accept)};
 }
 
 template <class F>
@@ -241,7 +241,7 @@ ExchangeExpected<bool> ExchangeClient::download_payload(const std::string& batch
     }
     if (have > 0) joined = true;
     if (have == size && size > 0) return {};
-    auto hdrs = headers();
+    auto hdrs = headers("application/octet-stream, */*");
     if (have > 0) {
       hdrs.push_back("Range: bytes=" + std::to_string(have) + "-");
       hdrs.push_back("If-Range: \"" + sha256 + "\"");
@@ -277,6 +277,12 @@ ExchangeExpected<bool> ExchangeClient::download_payload(const std::string& batch
     if (r->status != 200 && r->status != 206)
       return Unexpected{error_from_response("GET " + path, *r)};
     uint64_t now_have = std::filesystem::file_size(spool, ec);
+    // A whole answer (its end marked by Content-Length or chunking) that is short of the size:
+    // the payload is not the manifest's, and the size check rejects it after one fresh
+    // download. Fetching it again and again would never get a different answer.
+    const bool whole_answer =
+        r->status == 200 && (r->header("content-length") || r->header("transfer-encoding"));
+    if (now_have < size && whole_answer) return {};
     if (now_have < size)  // the connection closed early: resume on the next attempt
       return Unexpected{make_error(Failure::transient, r->status,
                                    "GET " + path + ": the transfer stopped at " +

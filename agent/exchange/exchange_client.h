@@ -91,7 +91,7 @@ class ExchangeClient {
  private:
   template <class F>
   auto with_retries(const std::string& what, F&& attempt) -> decltype(attempt());
-  std::vector<std::string> headers() const;
+  std::vector<std::string> headers(std::string_view accept = "application/json") const;
   ExchangeExpected<http::Response> get_json(const std::string& path);
   ExchangeExpected<ReceiptAnswer> post_receipt_once(const std::string& receipt_id,
                                                     const std::string& body);

@@ -37,8 +37,9 @@ Signature parse_signature(std::string_view body) {
       return malformed(std::string("\"") + name + "\" is missing or not a non-empty string");
     *field = it->get<std::string>();
   }
-  if (!is_valid_id(s.key_id))
-    return malformed("key_id " + in_quotes(s.key_id) + " is not a valid id");
+  if (!crypto::is_valid_key_id(s.key_id))
+    return malformed("key_id " + in_quotes(s.key_id) +
+                     " is longer than 256 bytes, not UTF-8 or holds control characters");
   return s;
 }
 

@@ -46,14 +46,25 @@ void ReceiptOutbox::deliver(SyncSummary& summary) {
         break;
       }
       const auto& e = answer.error();
-      if (e.http_status == 400 || e.http_status == 404 || e.http_status == 409) {
-        // The protocol's final answers: sending the same receipt again cannot succeed.
+      if (e.failure == Failure::permanent && e.http_status >= 400 && e.http_status < 500) {
+        // 400, 404 and 409 are the protocol's final answers, and any other 4xx but 408 and 429
+        // (those are transient) is permanent for the request: the same receipt again cannot
+        // succeed. It is shown to the operator, and the receipts after it still go.
         spdlog::error("receipt for batch {} refused: {}", entry.batch_id, e.message);
         (void)store_.receipt_refused(entry.receipt_id, e.http_status, e.message);
         ++summary.receipts_refused;
         break;
       }
       (void)store_.receipt_attempt_failed(entry.receipt_id, e.message);
+      if (e.failure == Failure::permanent) {
+        // An answer the protocol does not allow (a 3xx, a body that does not accept this
+        // receipt): it stays pending for the next run, and the others go now.
+        record_error(store_, summary, "",
+                     "receipt for batch " + entry.batch_id + " not delivered yet: " + e.message);
+        break;
+      }
+      // Transient (the platform is down or busy) or the credentials: the others would fare
+      // no better now.
       const auto wait = backoff.delay(attempt, e.retry_after);
       if (e.failure != Failure::transient || attempt >= config_.exchange.max_attempts || !wait ||
           !stop_.sleep_for(*wait)) {

@@ -124,6 +124,18 @@ class AgentSyncTest(unittest.TestCase):
         self.assertSynced(self.agent.sync(), 2)
         self.assertEqual(len(self.exchange.receipts()), 1)
 
+    def test_a_payload_shorter_than_its_manifest_says_is_rejected_not_fetched_forever(self):
+        batch = self.exchange.publish_table(R, csv=FULL_CSV, mode="full", compression="none")
+        payload = self.exchange.batch_dir(batch) / "payload"
+        payload.write_bytes(payload.read_bytes()[:-10])  # served whole, with its own length
+
+        self.assertSynced(self.agent.sync(), 2)
+        receipt = self.exchange.receipt(batch)
+        self.assertEqual((receipt["status"], receipt["error"]["code"]),
+                         ("rejected", "CHECKSUM_MISMATCH"))
+        self.assertRegex(receipt["error"]["message"], r"payload is \d+ bytes, the manifest says \d+")
+        self.assertFalse(self.agent.table_exists())
+
     def test_bad_csv_line_rejects_the_whole_batch(self):
         self.exchange.publish_table(R, csv=FULL_CSV, mode="full")
         self.assertSynced(self.agent.sync())

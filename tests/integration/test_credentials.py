@@ -93,6 +93,23 @@ class CredentialsTest(unittest.TestCase):
         """exchange-sim's log lines (one per request answered) that match `pattern`."""
         return [line for line in self.exchange.log().splitlines() if re.search(pattern, line)]
 
+    def test_a_receipt_refused_with_an_unlisted_4xx_is_not_resent_and_holds_up_nothing(self):
+        # 422 is not one of the protocol's receipt answers, but any 4xx other than 408 and 429
+        # is final for the request: the receipt is refused, and the receipts after it still go.
+        write_plan(self.exchange, {"receipt_status": {self.batches[R1]: 422}})
+        agent = self.agent()
+        proc = self.sync(agent, 3)
+        self.assertIn("refused", proc.stderr)
+        self.assertIsNone(self.exchange.receipt(self.batches[R1]))
+        self.assertTrue(self.applied(R2))
+        refused = agent.status()["refused_receipts"]
+        self.assertEqual([(r["batch_id"], r["last_http_status"]) for r in refused],
+                         [(self.batches[R1], 422)])
+        posts = len(self.requests(r"POST /v1/receipts"))
+        self.sync(agent, 0)
+        self.assertEqual(len(self.requests(r"POST /v1/receipts")), posts,
+                         "a refused receipt is not sent again")
+
     def test_a_refused_token_stops_every_resource_until_it_is_fixed(self):
         agent = self.agent()
         agent.token_file.write_text("a-revoked-token\n")

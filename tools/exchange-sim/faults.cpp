@@ -156,6 +156,14 @@ Expected<FaultConfig> parse_fault_config(std::string_view text) {
           return fail("\"forbidden_resources\" must be an array of resource ids");
         c.forbidden_resources.insert(id.get<std::string>());
       }
+    } else if (key == "receipt_status") {
+      if (!value.is_object())
+        return fail("\"receipt_status\" must be an object of batch id: HTTP status");
+      for (const auto& [batch, status] : value.items()) {
+        auto n = whole(status, "receipt_status." + batch, 400, 599);
+        if (!n) return Unexpected{n.error()};
+        c.receipt_status[batch] = static_cast<int>(*n);
+      }
     } else if (key == "max_page") {
       auto n = whole(value, key, 0, 1000);
       if (!n) return Unexpected{n.error()};

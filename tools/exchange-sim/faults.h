@@ -13,6 +13,7 @@
 //    "first": {"reset_payload": 1},       // the first N requests a fault can hit get it
 //    "corrupt_batches": ["B-20261120-0002"],
 //    "forbidden_resources": ["R-SCJG-0001"],  // its listing and batches answer 403
+//    "receipt_status": {"B-20261120-0003": 422},  // its receipts answer 422, not stored
 //    "max_page": 2,                       // listing pages hold at most this many batches (0: no
 //    cap) "drip_pieces": 16, "drip_pause_ms": 25}
 #pragma once
@@ -23,6 +24,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -80,6 +82,9 @@ struct FaultConfig {
   std::uint64_t first[kFaultCount] = {};
   std::set<std::string, std::less<>> corrupt_batches;
   std::set<std::string, std::less<>> forbidden_resources;
+  // Receipts for these batches get this error status (400-599) and are not stored: another
+  // platform's answers the protocol does not name.
+  std::map<std::string, int, std::less<>> receipt_status;
   std::size_t max_page = 0;
   int drip_pieces = 16;
   int drip_pause_ms = 25;

@@ -93,6 +93,8 @@ class ExchangeServer {
   std::optional<Answer> authorize(const Request& req) const;
   // Fault forbidden_resources: the 403 a platform gives a node that may not read the resource.
   std::optional<Answer> forbidden(const std::string& resource_id, RequestFaults& faults) const;
+  // Fault receipt_status: the error a platform gives a receipt for one of these batches.
+  std::optional<Answer> refused_receipt(const std::string& body) const;
   std::optional<Answer> require_subscribed(const std::string& resource_id) const;
   // The batch named by the path, or the answer to give instead.
   std::variant<BatchInfo, Answer> lookup_batch(const std::string& batch_id);
@@ -147,6 +149,17 @@ httplib::Server::Handler ExchangeServer::guarded(Route route, RouteHandler handl
     }
     faults_.record(route, id, req, faults);
   };
+}
+
+std::optional<Answer> ExchangeServer::refused_receipt(const std::string& body) const {
+  const FaultConfig* fc = faults_.config();
+  if (!fc || fc->receipt_status.empty()) return std::nullopt;
+  const auto receipt = nlohmann::json::parse(body, nullptr, false);
+  if (!receipt.is_object() || !receipt.contains("batch_id") || !receipt["batch_id"].is_string())
+    return std::nullopt;
+  const auto it = fc->receipt_status.find(receipt["batch_id"].get<std::string>());
+  if (it == fc->receipt_status.end()) return std::nullopt;
+  return error_answer(it->second, "UNPROCESSABLE", "fault receipt_status: refused");
 }
 
 std::optional<Answer> ExchangeServer::forbidden(const std::string& resource_id,
@@ -321,6 +334,7 @@ Status ExchangeServer::setup() {
   http_.Post("/v1/receipts",
              guarded(Route::kReceipt, [this](const Request& req, Response& res,
                                              const std::string& node, RequestFaults& faults) {
+               if (auto refused = refused_receipt(req.body)) return send(res, *refused);
                const Answer answer = receipts_.submit(req.body, node);
                send(res, answer);
                // Fault lose_receipt_answer: the receipt is stored (and logged), then the

@@ -78,8 +78,10 @@ TEST_CASE("parse_signature: the object's three strings, anything else is malform
         "\"key_id\" is missing or not a non-empty string");
   CHECK(parse_signature(R"({"alg": "sm2", "key_id": "k", "value": 5})").malformed ==
         "\"value\" is missing or not a non-empty string");
-  CHECK(parse_signature(R"({"alg": "sm2", "key_id": "a b", "value": "AAAA"})").malformed ==
-        "key_id \"a b\" is not a valid id");
+  CHECK(parse_signature(R"({"alg": "sm2", "key_id": "city:2026 b", "value": "AAAA"})").key_id ==
+        "city:2026 b");
+  CHECK(parse_signature(R"({"alg": "sm2", "key_id": "a\u0001b", "value": "AAAA"})").malformed ==
+        "key_id \"a?b\" is longer than 256 bytes, not UTF-8 or holds control characters");
 }
 
 TEST_CASE("the protocol's rule, with and without require_signature") {
