@@ -94,8 +94,9 @@ constexpr KeySpec kOdbcTargetKeys[] = {
      "Database schema the tables go in (PostgreSQL, KingbaseES, DM); default: the connection's "
      "own. [A-Za-z_][A-Za-z0-9_]{0,62}."},
     {"table_prefix", string, false, "",
-     "Prefix for every table name of this target, e.g. `ods_`. [A-Za-z_][A-Za-z0-9_]*; the "
-     "prefixed name must stay within 63 characters."},
+     "Prefix for every table name of this target, e.g. `ods_`. [A-Za-z][A-Za-z0-9_]*, at most "
+     "32 characters; the prefixed name must stay within 63 characters (checked by check-config "
+     "when the resource sets `table`, else the resource pauses when a batch comes)."},
     {"allow_driver_path", boolean, false, "false",
      "Let `connection` name the driver by its library file (`Driver=/opt/dmdbms/bin/"
      "libdodbc.so`). Without it, a Driver= value holding a '/' or ending in .so (or .so.N) is "
@@ -141,20 +142,22 @@ constexpr KeySpec kResourceKeys[] = {
      "When `fep-agent run` syncs it: \"every <n><s|m|h|d>\", a 5-field cron expression in local "
      "time (\"0 2 * * *\"), or \"manual\" (only `sync --now`)."},
     {"window", string, false, "",
-     "Local hours in which its batches may be applied, \"HH:MM-HH:MM\" (\"22:00-06:00\" spans "
-     "midnight); default: any time."},
+     "Local hours in which `fep-agent run` starts its scheduled syncs, \"HH:MM-HH:MM\" "
+     "(\"22:00-06:00\" spans midnight); default: any time. `sync --once` and `sync --now` ignore "
+     "it, and a sync started inside the window is not stopped at its end."},
     {"on_schema_change", string, false, "reject",
      "odbc targets: what a manifest whose schema conflicts with the local table does. `reject`: "
-     "the batch is rejected with SCHEMA_MISMATCH and the resource waits; `rebuild`: a full batch "
-     "recreates the table (incremental batches are still rejected). Added nullable columns are "
-     "always added.",
+     "the batch is held with SCHEMA_MISMATCH (no receipt) until the operator retries, skips or "
+     "resyncs; `rebuild`: a full batch recreates the table (incremental batches are still held). "
+     "Added nullable columns are always added.",
      "reject|rebuild"},
 };
 
 constexpr KeySpec kDaemonKeys[] = {
     {"workers", integer, false, "2", "Resources synced at the same time, 1-32."},
     {"max_connections", integer, false, "2",
-     "Batches applied at the same time into one target (its database connections), 1-32."},
+     "Batches applied at the same time into one target (its database connections), 1-32. A "
+     "SQLite target always takes one batch at a time."},
     {"heartbeat_interval", duration, false, "60s", "How often the heartbeat is sent."},
     {"subscriptions_interval", duration, false, "5m",
      "How often the subscription list is fetched again (newly revoked resources stop, newly "
@@ -167,8 +170,8 @@ constexpr KeySpec kDaemonKeys[] = {
     {"shutdown_grace", duration, false, "30s",
      "How long SIGTERM waits for batches being applied; unfinished ones roll back."},
     {"control_socket", path, false, "",
-     "Unix socket for `sync --now`; default: $RUNTIME_DIRECTORY/control.sock under systemd, "
-     "else <state_dir>/control.sock."},
+     "Unix socket through which `sync --now`, `retry`, `skip` and `resync` reach the daemon; "
+     "default: <state_dir>/control.sock."},
 };
 
 constexpr KeySpec kLogKeys[] = {

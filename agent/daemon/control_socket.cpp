@@ -11,7 +11,6 @@
 #include <fcntl.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 namespace fep::daemon {
@@ -58,12 +57,9 @@ bool read_line(int fd, std::string& out) {
 
 std::filesystem::path control_socket_path(const std::filesystem::path& configured,
                                           const std::filesystem::path& state_dir) {
+  // Not from the environment (such as systemd's $RUNTIME_DIRECTORY): an operator's shell, where
+  // `sync --now`, `retry` and `skip` run, must find the same path the service chose.
   if (!configured.empty()) return configured;
-  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY"); runtime && *runtime) {
-    // systemd may list several directories separated by ':'; ours is the first.
-    std::string first(runtime);
-    return std::filesystem::path(first.substr(0, first.find(':'))) / "control.sock";
-  }
   return state_dir / "control.sock";
 }
 

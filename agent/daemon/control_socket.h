@@ -16,7 +16,8 @@
 
 namespace fep::daemon {
 
-// Where the control socket of a daemon with this configuration lives.
+// Where the control socket of a daemon with this configuration lives: daemon.control_socket, or
+// <state_dir>/control.sock. The same for the daemon and the commands that talk to it.
 std::filesystem::path control_socket_path(const std::filesystem::path& configured,
                                           const std::filesystem::path& state_dir);
 
