@@ -372,7 +372,6 @@ Applied FolderSink::apply(const Manifest& m, const fs::path& payload,
     if (!removed) return Unexpected{removed.error()};
     deleted = *removed;
   }
-  const Listing base = listing;  // what the archive starts from
 
   archive::ExtractOptions options;
   options.format = m.payload.format;
@@ -405,9 +404,9 @@ Applied FolderSink::apply(const Manifest& m, const fs::path& payload,
     if (!listing.contains(f))
       return Unexpected{reject(RejectCode::target_error,
                                "the extracted folder holds \"" + f + "\", which is not listed")};
-  if (m.mode == BatchMode::incremental) {
-    for (const auto& [path, f] : base) deleted += listing.contains(path) ? 0 : 1;
-  } else if (previous) {
+  // Incremental: the files `deletes` named that existed (counted above); a file that an entry
+  // replaced by a directory is gone too, but the protocol does not count it.
+  if (m.mode == BatchMode::full && previous) {
     // Full: the files present before that the new contents do not have.
     if (previous_listing) {
       for (const auto& [path, f] : *previous_listing) deleted += listing.contains(path) ? 0 : 1;

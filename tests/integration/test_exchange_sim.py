@@ -117,6 +117,8 @@ class SubscriptionsTest(ExchangeTestCase):
                          f"/v1/batches/{batch}/payload", f"/v1/batches/{batch}/signature"):
                 status, _, body = self.ex.request("GET", path)
                 self.assertEqual((status, error_code(body)), (404, "NOT_SUBSCRIBED"), path)
+            status, _, body = self.ex.request("POST", "/v1/receipts", self.receipt_for(batch))
+            self.assertEqual((status, error_code(body)), (404, "NOT_SUBSCRIBED"), "receipt")
         status, _, body = self.ex.request("GET", "/v1/resources/R-UNKNOWN/batches")
         self.assertEqual((status, error_code(body)), (404, "NOT_SUBSCRIBED"))
         self.ex.subscribe(R_TABLE, status="approved")

@@ -76,6 +76,12 @@ Answer ReceiptBook::decide(const json& receipt, std::string_view node) {
   auto batch = store_.find_batch(batch_id);
   if (!batch) return error_answer(500, "INTERNAL", batch.error().message);
   if (!*batch) return error_answer(404, "NOT_FOUND", "unknown batch " + batch_id);
+  // Protocol section 1: for a resource not approved for this node, the endpoints answer 404.
+  auto sub = store_.subscription((*batch)->resource_id);
+  if (!sub) return error_answer(500, "INTERNAL", sub.error().message);
+  if (!*sub || (*sub)->status != "approved")
+    return error_answer(404, "NOT_SUBSCRIBED",
+                        (*batch)->resource_id + " is not approved for this node");
   auto text = read_file((*batch)->dir / "manifest.json", kMaxOwnFileBytes);
   json manifest = text ? json::parse(*text, nullptr, false) : json();
   if (auto st = check_receipt_against(receipt, **batch, manifest); !st)

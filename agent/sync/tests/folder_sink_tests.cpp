@@ -171,6 +171,18 @@ TEST_CASE("full, then incremental with deletes: versions behind a link") {
   CHECK_FALSE(none->has_value());
 }
 
+TEST_CASE("an incremental batch counts as deleted only the files its deletes named") {
+  Fixture f;
+  REQUIRE(f.apply(f.batch(BatchMode::full, {{"a", "file"}, {"b.txt", "b"}})).ok());
+  // The archive makes a directory where the file `a` was: the file goes, but the protocol
+  // counts for an incremental batch only what `deletes` names (here b.txt).
+  auto r = f.apply(f.batch(BatchMode::incremental, {{"a/inner.txt", "in"}}, {"b.txt"}));
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().rejection.message));
+  CHECK(r->deleted == 1);
+  const std::map<std::string, std::string> want = {{"a/inner.txt", "in"}};
+  CHECK(f.contents() == want);
+}
+
 TEST_CASE("a rejected batch leaves the published folder and no staging behind") {
   Fixture f;
   REQUIRE(f.apply(f.batch(BatchMode::full, {{"a.txt", "alpha"}})).ok());
