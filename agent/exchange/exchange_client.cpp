@@ -258,10 +258,11 @@ ExchangeExpected<bool> ExchangeClient::download_payload(const std::string& batch
     }
     if (r->status == 206) {
       // The part must start where the file ends and belong to a payload of the expected size.
+      // The complete length may be given as "*" (RFC 9110, 14.4): the range alone then says it.
       const std::string* range = r->header("content-range");
-      const std::string expected = "bytes " + std::to_string(have) + "-" +
-                                   std::to_string(size - 1) + "/" + std::to_string(size);
-      if (!range || *range != expected) {
+      const std::string span = "bytes " + std::to_string(have) + "-" + std::to_string(size - 1);
+      const std::string expected = span + "/" + std::to_string(size);
+      if (!range || (*range != expected && *range != span + "/*")) {
         std::filesystem::resize_file(spool, have, ec);
         return Unexpected{make_error(Failure::transient, 206,
                                      "GET " + path + ": Content-Range \"" +

@@ -113,6 +113,43 @@ TEST_CASE("401 is a credentials failure and says what to check") {
   CHECK(r.error().message.find("token_file") != std::string::npos);
 }
 
+TEST_CASE("a resumed part may give its complete length as *") {
+  const std::string payload(1000, 'y');
+  Server s;
+  std::atomic<int> calls{0};
+  s.http.Get("/v1/batches/B-1/payload", [&](const httplib::Request&, httplib::Response& res) {
+    if (++calls == 1) {  // 400 bytes, then the connection ends
+      res.set_content_provider(payload.size(), "application/octet-stream",
+                               [&](size_t offset, size_t, httplib::DataSink& sink) {
+                                 if (offset >= 400) return false;
+                                 sink.write(payload.data(), 400);
+                                 return true;
+                               });
+      return;
+    }
+    // The rest, answered by hand as a server that does not state the whole length would
+    // (chunked, so that httplib leaves the Range to this handler).
+    res.status = 206;
+    res.set_header("Content-Range", "bytes 400-999/*");
+    res.set_chunked_content_provider("application/octet-stream",
+                                     [&](size_t offset, httplib::DataSink& sink) {
+                                       if (offset == 0) sink.write(payload.data() + 400, 600);
+                                       if (offset > 0) sink.done();
+                                       return true;
+                                     });
+  });
+  s.start();
+  auto config = config_for(s.port);
+  StopSource stop;
+  ExchangeClient client(config, stop);
+  auto spool = std::filesystem::temp_directory_path() / ("fep-spool-" + new_uuid());
+  auto r = client.download_payload("B-1", std::string(64, 'a'), payload.size(), spool);
+  CHECK_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  CHECK(calls == 2);
+  CHECK(std::filesystem::file_size(spool) == payload.size());
+  std::filesystem::remove(spool);
+}
+
 TEST_CASE("an unreachable exchange is transient") {
   auto config = config_for(1);  // nothing listens on port 1
   StopSource stop;
