@@ -23,9 +23,6 @@ namespace {
 
 using namespace std::chrono;
 
-// Retention is counted in days: once an hour is often enough to delete what expired.
-constexpr auto kHousekeepingInterval = hours(1);
-
 sigset_t daemon_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -102,6 +99,7 @@ int Daemon::run() {
       stop_.request_stop();
       wake_.notify_all();
       work_.notify_all();
+      tasks_wake_.notify_all();
       return;
     }
   });
@@ -110,14 +108,13 @@ int Daemon::run() {
   notifier_.status("recovering: delivering pending receipts");
   deliver_receipts();
   refresh_subscriptions();
-  const auto now = system_clock::now();
   {
     std::lock_guard guard(mu_);
-    rebuild_slots(now);
+    rebuild_slots(system_clock::now());
+    const auto now = steady_clock::now();
     next_heartbeat_ = now;
     next_subscriptions_ = now + config.daemon.subscriptions_interval;
     next_receipts_ = now + config.daemon.receipts_interval;
-    next_watchdog_ = now;
     next_housekeeping_ = now;
   }
 
@@ -139,65 +136,49 @@ int Daemon::run() {
   else
     spdlog::info("status page on http://{}/", status_server.address());
   for (int i = 0; i < config.daemon.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+  std::thread tasks([this] { tasks_loop(); });
   notifier_.ready();
   spdlog::info("fep-agent {} running: {} resources, {} workers, control socket {}", FEP_VERSION,
                config.resources.size(), config.daemon.workers, socket.string());
 
-  uint64_t seen = 0;
+  SteadyTime next_watchdog = steady_clock::now();
   while (!stop_.stop_requested()) {
+    uint64_t seen = 0;
     bool reload_now = false;
     {
       std::lock_guard guard(mu_);
+      seen = events_;  // anything from here on wakes the wait below
       reload_now = reload_requested_;
       reload_requested_ = false;
     }
     if (reload_now) reload();
-
-    const auto t = system_clock::now();
-    bool receipts = false;
     {
       std::lock_guard guard(mu_);
-      dispatch_due(t);
-      receipts = receipts_due_ || t >= next_receipts_;
-      receipts_due_ = false;
+      dispatch_due(system_clock::now());
     }
-    const auto& d = config_->daemon;
-    if (receipts) {
-      deliver_receipts();
-      next_receipts_ = system_clock::now() + d.receipts_interval;
-    }
-    if (t >= next_heartbeat_) {
-      heartbeat();
-      next_heartbeat_ = t + d.heartbeat_interval;
-    }
-    if (t >= next_subscriptions_) {
-      refresh_subscriptions();
-      next_subscriptions_ = t + d.subscriptions_interval;
-    }
-    if (t >= next_housekeeping_) {
-      housekeeping();
-      next_housekeeping_ = t + kHousekeepingInterval;
-    }
-    if (auto interval = notifier_.watchdog_interval(); interval && t >= next_watchdog_) {
+    const auto watchdog = notifier_.watchdog_interval();
+    if (watchdog && steady_clock::now() >= next_watchdog) {
       notifier_.watchdog();
-      next_watchdog_ = t + *interval;
+      next_watchdog = steady_clock::now() + *watchdog;
     }
     update_status();
 
     std::unique_lock guard(mu_);
-    seen = events_;
-    wake_.wait_until(guard, next_wake(system_clock::now()),
-                     [&] { return events_ != seen || stop_.stop_requested(); });
+    auto sleep = next_wake(system_clock::now());
+    if (watchdog)
+      sleep = std::min(sleep, duration_cast<milliseconds>(next_watchdog - steady_clock::now()));
+    wake_.wait_for(guard, std::max(sleep, milliseconds(0)),
+                   [&] { return events_ != seen || stop_.stop_requested(); });
   }
 
   // Stop: no new jobs; batches being applied get the grace time, then roll back with the exit.
   notifier_.stopping();
   spdlog::info("stopping");
+  release_waiters();
   control.stop();
   status_server.stop();
   {
     std::unique_lock guard(mu_);
-    queue_.clear();
     work_.notify_all();
     const bool done =
         wake_.wait_for(guard, config_->daemon.shutdown_grace, [&] { return running_jobs_ == 0; });
@@ -208,6 +189,16 @@ int Daemon::run() {
     }
   }
   for (auto& w : workers_) w.join();
+  {
+    // The exchange tasks stop between requests; one in flight ends at its timeout at worst.
+    std::unique_lock guard(mu_);
+    tasks_wake_.notify_all();
+    if (!wake_.wait_for(guard, seconds(20), [&] { return tasks_done_; })) {
+      spdlog::warn("an exchange request is still running; stopping without it");
+      std::_Exit(0);
+    }
+  }
+  tasks.join();
   pthread_kill(signals.native_handle(), SIGTERM);  // ends its sigwait if no signal came
   signals.join();
   spdlog::info("stopped");
@@ -249,6 +240,7 @@ void Daemon::run_job(const Job& job) {
   if (resource) --active_per_target_[resource->target];
   --running_jobs_;
   receipts_due_ = true;
+  tasks_wake_.notify_all();
   ++events_;
   if (it != slots_.end()) {
     Slot& slot = it->second;
@@ -294,13 +286,44 @@ void Daemon::dispatch_due(SystemTime now) {
   }
 }
 
-SystemTime Daemon::next_wake(SystemTime now) const {
-  SystemTime next =
-      std::min({next_heartbeat_, next_subscriptions_, next_receipts_, next_housekeeping_});
-  if (notifier_.watchdog_interval()) next = std::min(next, next_watchdog_);
-  for (const auto& [id, slot] : slots_)
-    if (!slot.running && slot.scheduled) next = std::min(next, slot.due);
-  return std::max(next, now);
+bool Daemon::target_full(const std::string& resource_id) const {
+  const ResourceConfig* resource = config_->find_resource(resource_id);
+  if (!resource) return false;
+  const auto it = active_per_target_.find(resource->target);
+  return it != active_per_target_.end() &&
+         it->second >= target_limit(*config_->find_target(resource->target));
+}
+
+milliseconds Daemon::next_wake(SystemTime now) const {
+  // At most a minute: a wall clock that jumps is noticed within that.
+  milliseconds sleep = minutes(1);
+  for (const auto& [id, slot] : slots_) {
+    // A slot whose target is busy waits for a job to end, which wakes the loop anyway;
+    // counting its past due time here would spin.
+    if (slot.running || !slot.scheduled || target_full(id)) continue;
+    sleep = std::min(sleep, duration_cast<milliseconds>(slot.due - now));
+  }
+  return std::max(sleep, milliseconds(0));
+}
+
+void Daemon::release_waiters() {
+  SyncSummary stopping;
+  stopping.errors.push_back("the daemon is stopping; the sync did not run or did not finish");
+  std::lock_guard guard(mu_);
+  for (const auto& job : queue_) {  // queued, never started: not running after all
+    --running_jobs_;
+    if (const ResourceConfig* r = job.config->find_resource(job.resource_id))
+      --active_per_target_[r->target];
+    if (auto it = slots_.find(job.resource_id); it != slots_.end()) it->second.running = false;
+  }
+  queue_.clear();
+  for (auto& [id, slot] : slots_) {
+    for (auto& p : slot.waiting) p.set_value(stopping);
+    for (auto& p : slot.current) p.set_value(stopping);
+    slot.waiting.clear();
+    slot.current.clear();
+  }
+  wake_.notify_all();
 }
 
 void Daemon::reschedule(const std::string& id, Slot& slot, SystemTime now) {

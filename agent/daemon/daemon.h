@@ -53,11 +53,21 @@ class Daemon {
     std::string resource_id;
   };
 
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
   void worker_loop();
+  // The exchange tasks (receipts, heartbeat, subscriptions, housekeeping) on a thread of their
+  // own: their requests can take minutes while the platform is unreachable, and the main loop
+  // must keep dispatching and telling systemd's watchdog it is alive meanwhile.
+  void tasks_loop();
   void run_job(const Job& job);
   void dispatch_due(SystemTime now);
   int target_limit(const TargetConfig& target) const;
-  SystemTime next_wake(SystemTime now) const;
+  bool target_full(const std::string& resource_id) const;
+  // How long the main loop may sleep: until the next slot that can start is due.
+  std::chrono::milliseconds next_wake(SystemTime now) const;
+  // Answers every `sync --now` still waiting (the daemon stops) and drops queued jobs.
+  void release_waiters();
   void reschedule(const std::string& id, Slot& slot, SystemTime now);
   void rebuild_slots(SystemTime now);
   void reload();
@@ -68,6 +78,7 @@ class Daemon {
   void deliver_receipts();
   void housekeeping();
   std::string handle_control(const std::string& request);
+  std::shared_ptr<const Config> current_config() const;
   void update_status();
   status::LiveInfo live_status() const;  // for the status page, from its HTTP threads
 
@@ -83,11 +94,14 @@ class Daemon {
   std::map<std::string, int> active_per_target_;
   std::vector<Job> queue_;
   std::condition_variable work_;
+  std::condition_variable tasks_wake_;
   bool reload_requested_ = false;
   bool receipts_due_ = false;
-  uint64_t events_ = 0;  // bumped by anything that should wake the main loop
-  SystemTime next_heartbeat_{}, next_subscriptions_{}, next_receipts_{}, next_watchdog_{};
-  SystemTime next_housekeeping_{};
+  bool tasks_done_ = false;  // tasks_loop has returned
+  uint64_t events_ = 0;      // bumped by anything that should wake the main loop
+  // The exchange tasks' timers: intervals, on the steady clock, so that a wall clock set back
+  // does not stop them.
+  SteadyTime next_heartbeat_{}, next_subscriptions_{}, next_receipts_{}, next_housekeeping_{};
   std::mt19937_64 rng_{std::random_device{}()};
   std::vector<std::thread> workers_;
   int running_jobs_ = 0;

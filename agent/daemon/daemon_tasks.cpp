@@ -43,8 +43,49 @@ void with_runner(const Config& config, const StopSource& stop, RequestErrors& er
 
 }  // namespace
 
+std::shared_ptr<const Config> Daemon::current_config() const {
+  std::lock_guard guard(mu_);
+  return config_;
+}
+
+void Daemon::tasks_loop() {
+  using std::chrono::steady_clock;
+  while (!stop_.stop_requested()) {
+    const auto t = steady_clock::now();
+    bool receipts = false, heartbeat_due = false, subscriptions_due = false, house_due = false;
+    std::shared_ptr<const Config> config;
+    {
+      std::lock_guard guard(mu_);
+      config = config_;
+      receipts = receipts_due_ || t >= next_receipts_;
+      receipts_due_ = false;
+      heartbeat_due = t >= next_heartbeat_;
+      subscriptions_due = t >= next_subscriptions_;
+      house_due = t >= next_housekeeping_;
+    }
+    const auto& d = config->daemon;
+    if (receipts) deliver_receipts();
+    if (heartbeat_due && !stop_.stop_requested()) heartbeat();
+    if (subscriptions_due && !stop_.stop_requested()) refresh_subscriptions();
+    if (house_due && !stop_.stop_requested()) housekeeping();
+
+    std::unique_lock guard(mu_);
+    if (receipts) next_receipts_ = steady_clock::now() + d.receipts_interval;
+    if (heartbeat_due) next_heartbeat_ = t + d.heartbeat_interval;
+    if (subscriptions_due) next_subscriptions_ = t + d.subscriptions_interval;
+    // Retention is counted in days: once an hour is often enough.
+    if (house_due) next_housekeeping_ = t + std::chrono::hours(1);
+    const auto next =
+        std::min({next_heartbeat_, next_subscriptions_, next_receipts_, next_housekeeping_});
+    tasks_wake_.wait_until(guard, next, [&] { return receipts_due_ || stop_.stop_requested(); });
+  }
+  std::lock_guard guard(mu_);
+  tasks_done_ = true;
+  wake_.notify_all();
+}
+
 void Daemon::deliver_receipts() {
-  auto config = config_;
+  auto config = current_config();
   with_runner(*config, stop_, exchange_errors_,
               [](SyncRunner& runner, store::StateStore&, ExchangeClient&) {
                 SyncSummary summary;
@@ -53,7 +94,7 @@ void Daemon::deliver_receipts() {
 }
 
 void Daemon::housekeeping() {
-  auto config = config_;
+  auto config = current_config();
   with_runner(*config, stop_, exchange_errors_,
               [&](SyncRunner&, store::StateStore& store, ExchangeClient&) {
                 (void)housekeep(*config, store, std::chrono::system_clock::now());
@@ -61,7 +102,7 @@ void Daemon::housekeeping() {
 }
 
 void Daemon::refresh_subscriptions() {
-  auto config = config_;
+  auto config = current_config();
   with_runner(*config, stop_, exchange_errors_,
               [](SyncRunner& runner, store::StateStore&, ExchangeClient&) {
                 SyncSummary summary;
@@ -70,7 +111,7 @@ void Daemon::refresh_subscriptions() {
 }
 
 void Daemon::heartbeat() {
-  auto config = config_;
+  auto config = current_config();
   with_runner(
       *config, stop_, exchange_errors_,
       [&](SyncRunner&, store::StateStore& store, ExchangeClient& ex) {
@@ -167,6 +208,7 @@ std::string Daemon::handle_control(const std::string& request) {
   std::vector<std::future<SyncSummary>> pending;
   {
     std::lock_guard guard(mu_);
+    if (stop_.stop_requested()) return R"({"error": "the daemon is stopping"})";
     if (!id.empty() && !slots_.count(id))
       return ordered_json{{"error", "resource " + id + " is not in the configuration"}}.dump(
           -1, ' ', false, ordered_json::error_handler_t::replace);

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -53,10 +54,11 @@ class DaemonTest(unittest.TestCase):
             text += "  no_such_key: 1\n"
         self.agent.config.write_text(text, encoding="utf-8")
 
-    def start(self):
+    def start(self, env=None):
         self.log = open(self.tmp / "daemon.log", "wb")
         self.proc = subprocess.Popen([harness.agent_bin(), "--config", str(self.agent.config), "run"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **(env or {})))
         harness.wait_until(lambda: self.socket.exists() or self.proc.poll() is not None,
                            timeout=20, what="the daemon's control socket")
         self.assertIsNone(self.proc.poll(), self.daemon_log())
@@ -118,6 +120,31 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(self.proc.wait(timeout=20), 0, self.daemon_log())
         self.assertLess(time.monotonic() - started, 12)
         self.assertFalse(self.socket.exists())
+
+    def test_a_busy_target_makes_the_main_loop_wait_not_spin(self):
+        # R1 and R2 share the SQLite target, which takes one batch at a time: while R1's large
+        # batch loads, R2 is due and must wait. The loop tells systemd its status once per pass
+        # (sd_notify STATUS=), so the messages count the passes.
+        header = CSV.split("\n")[0] + "\n"
+        rows = "".join(f"{i},名称{i},{i}.00,2026-01-01,\n" for i in range(1, 150001))
+        big = self.exchange.publish_table(R1, schema=schema("t1"), csv=header + rows, mode="full")
+        small = self.exchange.publish_table(R2, schema=schema("t2"), csv=CSV, mode="full")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(notify.close)
+        notify.bind(str(self.tmp / "notify.sock"))
+        notify.settimeout(0.1)
+        self.start(env={"NOTIFY_SOCKET": str(self.tmp / "notify.sock")})
+        messages = []
+        deadline = time.monotonic() + 120
+        while not (self.applied(big) and self.applied(small)) and time.monotonic() < deadline:
+            try:
+                messages.append(notify.recv(4096).decode())
+            except socket.timeout:
+                pass
+        self.assertTrue(self.applied(big) and self.applied(small), self.daemon_log())
+        statuses = [m for m in messages if "STATUS=" in m]
+        self.assertTrue(any("syncing" in m for m in statuses), statuses[:5])
+        self.assertLess(len(statuses), 200, "the main loop spun while the target was busy")
 
     def test_sync_now_without_a_daemon_syncs_in_process(self):
         batch = self.exchange.publish_table(R1, schema=schema("t1"), csv=CSV, mode="full")
