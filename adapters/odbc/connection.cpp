@@ -69,6 +69,9 @@ std::string current_catalog(SQLHDBC dbc) {
   return std::string(reinterpret_cast<const char*>(buf.data()));
 }
 
+// Seconds SQLDriverConnect may take.
+constexpr SQLULEN kLoginTimeoutSeconds = 30;
+
 SQLPOINTER int_attr(SQLULEN value) {
   return reinterpret_cast<SQLPOINTER>(value);
 }
@@ -214,6 +217,9 @@ DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_st
   if (!SQL_SUCCEEDED(rc))
     return Unexpected{diagnose(SQL_HANDLE_ENV, env, rc, "SQLAllocHandle(DBC)")};
   session->dbc.reset(dbc);
+  // A database host that drops packets must not hold a worker (and its target's slot) for
+  // ever. Drivers that do not support it ignore it; loads themselves have no time limit.
+  (void)SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT, int_attr(kLoginTimeoutSeconds), 0);
 
   // A driver may echo the connection string in its messages: scrub the password out of them.
   const std::string_view secret = password ? std::string_view(*password) : "";

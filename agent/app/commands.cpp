@@ -20,6 +20,7 @@
 #include "agent/app/progress_view.h"
 #include "agent/app/status_view.h"
 #include "agent/daemon/control_socket.h"
+#include "agent/daemon/daemon.h"
 #include "agent/exchange/exchange_client.h"
 #include "agent/store/state_store.h"
 #include "agent/sync/folder_sink.h"
@@ -99,6 +100,8 @@ int run_check_config(const Config& config) {
 }
 
 int run_sync_once(const Config& config, const std::optional<std::string>& resource) {
+  // Before any thread starts: SIGTERM and SIGINT go to the thread below.
+  daemon::block_daemon_signals();
   // The lock comes first: two agents must not even migrate the state database together.
   if (auto st = ensure_directory(config.state_dir); !st) {
     spdlog::error("{}", st.error().message);

@@ -122,10 +122,11 @@ int main(int argc, char** argv) {
   fep::app::add_audit_command(cli, audit);
 
   CLI11_PARSE(cli, argc, argv);
-  // Threads started from here on leave SIGTERM, SIGINT and SIGHUP to the daemon's handler.
-  const bool syncs =
-      run->parsed() || sync->parsed() || retry->parsed() || skip->parsed() || resync->parsed();
-  if (syncs) fep::daemon::block_daemon_signals();
+  // Threads started from here on leave SIGTERM, SIGINT and SIGHUP to the daemon's handler. The
+  // commands that may ask a running daemon instead (sync --now, retry, skip, resync) block them
+  // only when they sync in their own process (run_sync_once): while a daemon works for them,
+  // Ctrl-C ends the command at once and the daemon finishes the run.
+  if (run->parsed()) fep::daemon::block_daemon_signals();
   setup_logging(log_level);
 
   if (reference->parsed()) {

@@ -277,7 +277,8 @@ std::string cell(std::string_view text) {
 std::string config_reference_markdown() {
   std::string md =
       "# fep-agent configuration reference\n\nDurations are an integer and a unit: "
-      "`ms`, `s`, `m`, `h` or `d` (`500ms`, `15s`, `2m`, `30d`). Booleans are `true` or `false`. "
+      "`ms`, `s`, `m`, `h` or `d` (`500ms`, `15s`, `2m`, `30d`), at most `36500d`. Booleans are `true` or "
+      "`false`. "
       "Unknown keys are errors.\n";
   for (const auto* section : config::all_sections()) {
     md += "\n## " + std::string(section->name.empty() ? "Top level" : section->name) + "\n\n";

@@ -8,8 +8,10 @@
 
 namespace fep::config {
 
-// "15s", "500ms", "2m", "1h": a non-negative integer and one of the units ms|s|m|h.
+// "15s", "500ms", "2m", "1h", "30d": a non-negative integer and one of the units ms|s|m|h|d.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// The longest duration a configuration may give: 100 years.
+inline constexpr std::chrono::milliseconds kMaxDuration{36500LL * 86'400'000};
 // Only the plain words true and false: "yes", "on" and "1" are typos more often than intent.
 std::optional<bool> parse_bool(std::string_view text);
 // Decimal digits with an optional leading '-'; no '+', spaces, hex or fractions.
@@ -24,7 +26,6 @@ std::string normalize_url(std::string_view url);
 
 // host:port or [v6-address]:port, port 1-65535.
 std::optional<std::string> check_listen(std::string_view listen);
-
 
 // [A-Za-z0-9_-]+
 bool is_valid_target_name(std::string_view name);

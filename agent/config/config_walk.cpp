@@ -52,6 +52,9 @@ std::optional<std::string> parse_scalar(const KeySpec& spec, const std::string& 
       return "expected an integer, found \"" + text + "\"";
     case ValueType::duration:
       if (auto d = parse_duration(text)) {
+        // Longer would overflow the clocks' arithmetic (a deadline in the past, a spin).
+        if (*d > kMaxDuration)
+          return "\"" + text + "\" is longer than the longest duration, 36500d (100 years)";
         v.duration = *d;
         return std::nullopt;
       }

@@ -114,7 +114,13 @@ void ControlServer::serve() {
     if (fds[1].revents) return;
     if (!(fds[0].revents & POLLIN)) continue;
     const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
+    if (client < 0) {
+      // Out of descriptors or memory: the connection stays queued and poll() would return at
+      // once again; wait a little instead of spinning.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        ::poll(nullptr, 0, 100);
+      continue;
+    }
     // Each request on its own thread: a `sync` waits for its run, and `status` must not wait
     // behind it.
     std::erase_if(clients_, [](Client& c) {

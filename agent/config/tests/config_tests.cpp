@@ -193,6 +193,10 @@ TEST_CASE("retention: durations in days, at least one day, defaults as in config
   CHECK(set->retention.rejected_payloads == std::chrono::hours(72));
   CHECK(f.error(kBase + "  []\nretention:\n  events: 12h\n") ==
         "agent.yaml:16:11: retention.events: must be at least 1d");
+  CHECK(f.error(kBase + "  []\nretention:\n  events: 36501d\n") ==
+        "agent.yaml:16:11: retention.events: \"36501d\" is longer than the longest duration, "
+        "36500d (100 years)");
+  CHECK(f.parse(kBase + "  []\ndaemon:\n  heartbeat_interval: 36500d\n").ok());
   CHECK(f.error(kBase + "  []\nretention:\n  keep: 1d\n").find("unknown key") != std::string::npos);
 }
 
