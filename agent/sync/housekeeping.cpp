@@ -42,6 +42,30 @@ void delete_old_payloads(const fs::path& dir, system_clock::time_point before,
   if (ec) out.problems.push_back("cannot list " + dir.string() + ": " + ec.message());
 }
 
+// Spool files no batch will read again: of a batch with an outcome (a run stopped before it
+// removed the file), or of a batch the state database does not know that nobody has written to
+// for a week (a prefetch for a resource since removed from the configuration). A held batch's
+// payload and a download in progress stay.
+void delete_stale_spool(const fs::path& dir, system_clock::time_point now, store::StateStore& store,
+                        HousekeepingResult& out) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (!it->is_regular_file(entry_ec) || it->path().extension() != ".payload") continue;
+    auto batch = store.batch(it->path().stem().string());
+    if (!batch) continue;
+    bool stale = *batch && (*batch)->has_outcome();
+    if (!*batch) {
+      const auto written = it->last_write_time(entry_ec);
+      stale =
+          !entry_ec && std::chrono::file_clock::to_sys(written) < now - std::chrono::hours(24 * 7);
+    }
+    if (!stale) continue;
+    if (fs::remove(it->path(), entry_ec) && !entry_ec) ++out.spool_files_deleted;
+  }
+}
+
 }  // namespace
 
 HousekeepingResult housekeep(const Config& config, store::StateStore& store,
@@ -54,9 +78,12 @@ HousekeepingResult housekeep(const Config& config, store::StateStore& store,
     out.problems.push_back("cannot delete old events: " + n.error().message);
   delete_old_payloads(config.state_dir / "rejected", now - config.retention.rejected_payloads,
                       store, out);
-  if (out.events_deleted > 0 || out.payloads_deleted > 0)
-    spdlog::info("housekeeping: deleted {} events older than {} and {} rejected payloads",
-                 out.events_deleted, rfc3339(events_before), out.payloads_deleted);
+  delete_stale_spool(config.state_dir / "spool", now, store, out);
+  if (out.events_deleted > 0 || out.payloads_deleted > 0 || out.spool_files_deleted > 0)
+    spdlog::info(
+        "housekeeping: deleted {} events older than {}, {} rejected payloads and {} stale spool "
+        "files",
+        out.events_deleted, rfc3339(events_before), out.payloads_deleted, out.spool_files_deleted);
   for (const auto& p : out.problems) spdlog::warn("housekeeping: {}", p);
   return out;
 }

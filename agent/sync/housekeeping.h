@@ -1,5 +1,6 @@
 // What the agent keeps only for a while (the `retention` section): events in the state database
-// and the payloads of rejected batches kept for inspection. The audit log is never deleted.
+// and the payloads of rejected batches kept for inspection; and spool files no batch will read
+// again. The audit log is never deleted.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@ namespace fep {
 struct HousekeepingResult {
   int64_t events_deleted = 0;
   int64_t payloads_deleted = 0;
+  int64_t spool_files_deleted = 0;    // downloads no batch will read again
   std::vector<std::string> problems;  // what could not be done; the next pass tries again
 };
 

@@ -89,3 +89,31 @@ TEST_CASE("rejected payloads go once their retention has passed since the reject
   std::filesystem::remove_all(f.dir / "rejected");
   CHECK(housekeep(f.config, *store, system_clock::now()).problems.empty());
 }
+
+TEST_CASE("spool files of finished or unknown batches go; held and recent ones stay") {
+  Fixture f;
+  auto store = store::StateStore::open(f.dir / "state.db");
+  REQUIRE(store.ok());
+  REQUIRE(store->upsert_subscription({"R-1", "r", "table", "p", "unconditional", "approved"}).ok());
+  REQUIRE(store->record_listed({"B-HELD", "R-1", 1, "full", "", std::nullopt}).ok());
+  REQUIRE(store->record_listed({"B-DONE", "R-1", 2, "full", "", std::nullopt}).ok());
+  REQUIRE(store->set_batch_state("B-DONE", "superseded").ok());
+  const auto spool = f.dir / "spool";
+  std::filesystem::create_directories(spool);
+  auto file = [&](const std::string& batch, hours age) {
+    const auto p = spool / (batch + ".payload");
+    { std::ofstream(p) << "x"; }
+    std::filesystem::last_write_time(p, std::filesystem::file_time_type::clock::now() - age);
+    return p;
+  };
+  const auto held = file("B-HELD", hours(24 * 30));   // known, no outcome: kept
+  const auto fresh = file("B-NEW", hours(1));         // unknown, being downloaded: kept
+  const auto orphan = file("B-GONE", hours(24 * 8));  // unknown, untouched for a week: goes
+  const auto finished = file("B-DONE", hours(1));     // has an outcome: goes
+  auto done = housekeep(f.config, *store, system_clock::now());
+  CHECK(done.spool_files_deleted == 2);
+  CHECK_FALSE(std::filesystem::exists(finished));
+  CHECK(std::filesystem::exists(held));
+  CHECK(std::filesystem::exists(fresh));
+  CHECK_FALSE(std::filesystem::exists(orphan));
+}
