@@ -182,9 +182,31 @@ std::string Dialect::delete_schema_registry() const {
   return "DELETE FROM " + table(kSchemaTable) + " WHERE " + quote("table_name") + " = ?";
 }
 
+std::string mysql_collation(std::string_view dbms_name, std::string_view dbms_version) {
+  // MySQL's own driver names a MariaDB server "MySQL"; its version string says MariaDB.
+  if (lower(dbms_name) == "mariadb" || lower(dbms_version).find("mariadb") != std::string::npos)
+    return "utf8mb4_nopad_bin";
+  // SQL_DBMS_VER starts with ##.##.#### (major, minor, release).
+  int part[3] = {-1, -1, -1};
+  std::string_view rest = dbms_version;
+  for (int& p : part) {
+    size_t n = 0;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    if (n == 0 || n > 6) break;
+    p = std::stoi(std::string(rest.substr(0, n)));
+    rest.remove_prefix(n);
+    if (rest.empty() || rest.front() != '.') break;
+    rest.remove_prefix(1);
+  }
+  const bool has_0900 =
+      part[0] > 8 || (part[0] == 8 && (part[1] > 0 || (part[1] == 0 && part[2] >= 17)));
+  return has_0900 ? "utf8mb4_0900_bin" : "utf8mb4_bin";
+}
+
 Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::string quote,
                                                 std::optional<std::string> db_schema,
-                                                std::string_view dbms_name) {
+                                                std::string_view dbms_name,
+                                                std::string_view dbms_version) {
   if (name == "sqlite") {
     if (db_schema) return fail("SQLite has no schemas: remove `schema` from the target");
     return make_sqlite_dialect(std::move(quote));
@@ -196,7 +218,7 @@ Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::stri
       return fail(
           "MySQL and MariaDB have no schemas inside a database: put the database in the "
           "connection string and remove `schema` from the target");
-    return make_mysql_dialect(std::move(quote), lower(dbms_name) == "mariadb");
+    return make_mysql_dialect(std::move(quote), mysql_collation(dbms_name, dbms_version));
   }
   if (name == "dm") return make_dm_dialect(std::move(quote), std::move(db_schema));
   return fail("unknown dialect \"" + std::string(name) + "\"");

@@ -119,12 +119,17 @@ class Dialect {
   std::optional<std::string> db_schema_;
 };
 
-// Makes the dialect called `name` (sqlite, postgresql, mysql, dm, kingbase). `dbms_name` is the
-// server's SQLGetInfo(SQL_DBMS_NAME), for what differs between servers of one dialect (MySQL's
-// and MariaDB's collations); empty when unknown.
+// Makes the dialect called `name` (sqlite, postgresql, mysql, dm, kingbase). `dbms_name` and
+// `dbms_version` are the server's SQLGetInfo(SQL_DBMS_NAME) and (SQL_DBMS_VER), for what differs
+// between servers of one dialect (MySQL's and MariaDB's collations); empty when unknown.
 Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::string quote,
                                                 std::optional<std::string> db_schema,
-                                                std::string_view dbms_name = {});
+                                                std::string_view dbms_name = {},
+                                                std::string_view dbms_version = {});
+
+// The collation of new MySQL-dialect tables: binary and without padding where the server has
+// one (MariaDB: utf8mb4_nopad_bin; MySQL 8.0.17 and later: utf8mb4_0900_bin), else utf8mb4_bin.
+std::string mysql_collation(std::string_view dbms_name, std::string_view dbms_version);
 
 // Picks a dialect name from SQLGetInfo(SQL_DBMS_NAME); an error for a DBMS we do not know.
 Expected<std::string> dialect_for_dbms(std::string_view dbms_name);

@@ -14,8 +14,8 @@ std::unique_ptr<Dialect> make_postgresql_dialect(std::string quote,
                                                  std::optional<std::string> db_schema);
 std::unique_ptr<Dialect> make_kingbase_dialect(std::string quote,
                                                std::optional<std::string> db_schema);
-// `mariadb`: the server is MariaDB rather than MySQL (they name their collations differently).
-std::unique_ptr<Dialect> make_mysql_dialect(std::string quote, bool mariadb);
+// `collation`: of new tables (mysql_collation in dialect.h).
+std::unique_ptr<Dialect> make_mysql_dialect(std::string quote, std::string collation);
 std::unique_ptr<Dialect> make_dm_dialect(std::string quote, std::optional<std::string> db_schema);
 
 }  // namespace fep::sql

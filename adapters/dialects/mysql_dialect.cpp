@@ -14,8 +14,8 @@ constexpr int kMaxVarcharChars = 16383;
 
 class MysqlDialect final : public Dialect {
  public:
-  MysqlDialect(std::string quote, bool mariadb)
-      : Dialect(std::move(quote), std::nullopt), mariadb_(mariadb) {}
+  MysqlDialect(std::string quote, std::string collation)
+      : Dialect(std::move(quote), std::nullopt), collation_(std::move(collation)) {}
   std::string_view name() const override { return "mysql"; }
 
   std::string column_type(const ColumnType& type) const override {
@@ -78,11 +78,10 @@ class MysqlDialect final : public Dialect {
   }
 
   std::string create_table(const TableSchema& schema) const override {
-    // A binary collation without padding: keys compare byte for byte, so 'a', 'A' and 'a '
-    // stay three rows (utf8mb4_bin is PAD SPACE: it would make 'a' and 'a ' one key).
-    // MariaDB has utf8mb4_nopad_bin since 10.2; MySQL has utf8mb4_0900_bin since 8.0.
-    return Dialect::create_table(schema) + " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" +
-           (mariadb_ ? "utf8mb4_nopad_bin" : "utf8mb4_0900_bin");
+    // A binary collation without padding where the server has one: keys compare byte for byte,
+    // so 'a', 'A' and 'a ' stay three rows (utf8mb4_bin is PAD SPACE: 'a' and 'a ' are one key).
+    return Dialect::create_table(schema) +
+           " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + collation_;
   }
 
   std::string rename_table(std::string_view from, std::string_view to) const override {
@@ -140,13 +139,13 @@ class MysqlDialect final : public Dialect {
   }
 
  private:
-  bool mariadb_;
+  std::string collation_;
 };
 
 }  // namespace
 
-std::unique_ptr<Dialect> make_mysql_dialect(std::string quote, bool mariadb) {
-  return std::make_unique<MysqlDialect>(std::move(quote), mariadb);
+std::unique_ptr<Dialect> make_mysql_dialect(std::string quote, std::string collation) {
+  return std::make_unique<MysqlDialect>(std::move(quote), std::move(collation));
 }
 
 }  // namespace fep::sql

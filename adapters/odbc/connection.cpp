@@ -78,14 +78,16 @@ SQLPOINTER int_attr(SQLULEN value) {
 
 class OdbcConnection final : public Connection {
  public:
-  OdbcConnection(std::shared_ptr<Session> session, std::string dbms, std::string quote,
-                 std::string catalog)
+  OdbcConnection(std::shared_ptr<Session> session, std::string dbms, std::string version,
+                 std::string quote, std::string catalog)
       : session_(std::move(session)),
         dbms_(std::move(dbms)),
+        version_(std::move(version)),
         quote_(std::move(quote)),
         catalog_(std::move(catalog)) {}
 
   std::string dbms_name() const override { return dbms_; }
+  std::string dbms_version() const override { return version_; }
   std::string identifier_quote() const override { return quote_; }
 
   DbExpected<void> commit() override { return end_transaction(SQL_COMMIT); }
@@ -184,6 +186,7 @@ class OdbcConnection final : public Connection {
 
   std::shared_ptr<Session> session_;
   std::string dbms_;
+  std::string version_;
   std::string quote_;
   std::string catalog_;
 };
@@ -231,6 +234,7 @@ DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_st
     return Unexpected{diagnose(SQL_HANDLE_DBC, dbc, rc, "SQLDriverConnect", false, secret)};
 
   std::string dbms = info_string(dbc, SQL_DBMS_NAME);
+  std::string version = info_string(dbc, SQL_DBMS_VER);
   std::string quote = info_string(dbc, SQL_IDENTIFIER_QUOTE_CHAR);
   session->sqlite = dbms == "SQLite";
 
@@ -241,7 +245,8 @@ DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_st
                                session->sqlite, secret)};
 
   return std::unique_ptr<Connection>(new OdbcConnection(std::move(session), std::move(dbms),
-                                                        std::move(quote), current_catalog(dbc)));
+                                                        std::move(version), std::move(quote),
+                                                        current_catalog(dbc)));
 }
 
 }  // namespace fep::odbc

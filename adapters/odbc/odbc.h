@@ -98,6 +98,7 @@ class Connection {
  public:
   virtual ~Connection() = default;
   virtual std::string dbms_name() const = 0;         // SQLGetInfo(SQL_DBMS_NAME)
+  virtual std::string dbms_version() const = 0;      // SQLGetInfo(SQL_DBMS_VER)
   virtual std::string identifier_quote() const = 0;  // SQLGetInfo(SQL_IDENTIFIER_QUOTE_CHAR)
 
   // Autocommit is off after open(): work happens in explicit transactions.

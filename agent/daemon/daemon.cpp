@@ -175,7 +175,6 @@ int Daemon::run() {
   notifier_.stopping();
   spdlog::info("stopping");
   release_waiters();
-  control.stop();
   status_server.stop();
   {
     std::unique_lock guard(mu_);
@@ -188,6 +187,7 @@ int Daemon::run() {
       std::_Exit(0);
     }
   }
+  control.stop();  // after the jobs: a `sync --now` waiting for one gets its result
   for (auto& w : workers_) w.join();
   {
     // The exchange tasks stop between requests; one in flight ends at its timeout at worst.
@@ -314,14 +314,17 @@ void Daemon::release_waiters() {
     --running_jobs_;
     if (const ResourceConfig* r = job.config->find_resource(job.resource_id))
       --active_per_target_[r->target];
-    if (auto it = slots_.find(job.resource_id); it != slots_.end()) it->second.running = false;
+    if (auto it = slots_.find(job.resource_id); it != slots_.end()) {
+      it->second.running = false;
+      for (auto& p : it->second.current) p.set_value(stopping);
+      it->second.current.clear();
+    }
   }
   queue_.clear();
+  // A job that runs answers its own requests when it ends, within the grace time.
   for (auto& [id, slot] : slots_) {
     for (auto& p : slot.waiting) p.set_value(stopping);
-    for (auto& p : slot.current) p.set_value(stopping);
     slot.waiting.clear();
-    slot.current.clear();
   }
   wake_.notify_all();
 }

@@ -66,7 +66,7 @@ class Daemon {
   bool target_full(const std::string& resource_id) const;
   // How long the main loop may sleep: until the next slot that can start is due.
   std::chrono::milliseconds next_wake(SystemTime now) const;
-  // Answers every `sync --now` still waiting (the daemon stops) and drops queued jobs.
+  // At stop: drops the queued jobs and answers the `sync --now` requests no job will answer.
   void release_waiters();
   void reschedule(const std::string& id, Slot& slot, SystemTime now);
   void rebuild_slots(SystemTime now);

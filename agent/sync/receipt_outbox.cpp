@@ -56,15 +56,15 @@ void ReceiptOutbox::deliver(SyncSummary& summary) {
         break;
       }
       (void)store_.receipt_attempt_failed(entry.receipt_id, e.message);
-      if (e.failure == Failure::permanent) {
-        // An answer the protocol does not allow (a 3xx, a body that does not accept this
-        // receipt): it stays pending for the next run, and the others go now.
+      if (e.http_status >= 200 && e.http_status < 400) {
+        // An answer the protocol does not allow for this receipt (a 3xx, a 2xx that does not
+        // accept it): it stays pending for the next run, and the others go now.
         record_error(store_, summary, "",
                      "receipt for batch " + entry.batch_id + " not delivered yet: " + e.message);
         break;
       }
-      // Transient (the platform is down or busy) or the credentials: the others would fare
-      // no better now.
+      // Transient (the platform is down or busy), the credentials, or no answer at all (TLS
+      // refused the platform's certificate): the others would fare no better now.
       const auto wait = backoff.delay(attempt, e.retry_after);
       if (e.failure != Failure::transient || attempt >= config_.exchange.max_attempts || !wait ||
           !stop_.sleep_for(*wait)) {

@@ -116,7 +116,7 @@ Expected<void, ApplyFailure> TableSink::ensure_connected() {
     dialect_name = *detected;
   }
   auto dialect = sql::make_dialect(dialect_name, (*conn)->identifier_quote(), target_.db_schema,
-                                   (*conn)->dbms_name());
+                                   (*conn)->dbms_name(), (*conn)->dbms_version());
   if (!dialect)
     return Unexpected{
         target_unavailable("target " + target_.name + ": " + dialect.error().message)};

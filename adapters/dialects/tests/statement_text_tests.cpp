@@ -70,6 +70,12 @@ TEST_CASE("MySQL: backquotes, utf8mb4 with a binary collation, key types, ON DUP
   CHECK(make_dialect("mysql", "`", std::nullopt, "MariaDB").value()->create_table(one) ==
         "CREATE TABLE `k` (`code` VARCHAR(10) NOT NULL, PRIMARY KEY (`code`)) "
         "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin");
+  CHECK(mysql_collation("MySQL", "10.11.0006-MariaDB-0+deb12u1") == "utf8mb4_nopad_bin");
+  CHECK(mysql_collation("MySQL", "08.00.0035") == "utf8mb4_0900_bin");
+  CHECK(mysql_collation("MySQL", "8.0.17") == "utf8mb4_0900_bin");
+  CHECK(mysql_collation("MySQL", "08.00.0016") == "utf8mb4_bin");  // before 8.0.17
+  CHECK(mysql_collation("MySQL", "05.07.0044") == "utf8mb4_bin");
+  CHECK(mysql_collation("MySQL", "") == "utf8mb4_bin");  // unknown: the one every server has
 
   auto d = dialect("mysql", "`");
   CHECK(type(*d, "timestamp") == "DATETIME(6)");
@@ -81,7 +87,7 @@ TEST_CASE("MySQL: backquotes, utf8mb4 with a binary collation, key types, ON DUP
   TableSchema text_key{"k", {col("code", "text", false), col("v", "integer")}, {"code"}};
   CHECK(d->create_table(text_key) ==
         "CREATE TABLE `k` (`code` VARCHAR(768) NOT NULL, `v` INT, PRIMARY KEY (`code`)) "
-        "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_bin");
+        "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");  // server unknown here
   CHECK(d->upsert(kEnt) ==
         "INSERT INTO `ent` (`id`, `name`, `capital`, `at`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY "
         "UPDATE `name` = VALUES(`name`), `capital` = VALUES(`capital`), `at` = VALUES(`at`)");
