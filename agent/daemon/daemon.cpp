@@ -104,17 +104,16 @@ int Daemon::run() {
     }
   });
 
-  // Recovery first: receipts a crash left behind, and what the platform says now.
-  notifier_.status("recovering: delivering pending receipts");
-  deliver_receipts();
-  refresh_subscriptions();
+  // Recovery first, on the exchange tasks' thread (tasks_loop): receipts a crash left behind and
+  // what the platform says now, before any resource syncs. The daemon is up and answers the
+  // watchdog meanwhile, however long an unreachable platform makes that take.
   {
     std::lock_guard guard(mu_);
     rebuild_slots(system_clock::now());
     const auto now = steady_clock::now();
     next_heartbeat_ = now;
-    next_subscriptions_ = now + config.daemon.subscriptions_interval;
-    next_receipts_ = now + config.daemon.receipts_interval;
+    next_subscriptions_ = now;
+    next_receipts_ = now;
     next_housekeeping_ = now;
   }
 
@@ -266,6 +265,7 @@ int Daemon::target_limit(const TargetConfig& target) const {
 }
 
 void Daemon::dispatch_due(SystemTime now) {
+  if (!recovered_) return;  // tasks_loop's first pass has not finished
   for (auto& [id, slot] : slots_) {
     if (slot.running || stop_.stop_requested()) continue;
     const bool due = (slot.scheduled && slot.due <= now) || !slot.waiting.empty();

@@ -98,6 +98,7 @@ class Daemon {
   bool reload_requested_ = false;
   bool receipts_due_ = false;
   bool tasks_done_ = false;  // tasks_loop has returned
+  bool recovered_ = false;   // tasks_loop's first pass (receipts, subscriptions) is done
   uint64_t events_ = 0;      // bumped by anything that should wake the main loop
   // The exchange tasks' timers: intervals, on the steady clock, so that a wall clock set back
   // does not stop them.

@@ -75,6 +75,11 @@ void Daemon::tasks_loop() {
     if (subscriptions_due) next_subscriptions_ = t + d.subscriptions_interval;
     // Retention is counted in days: once an hour is often enough.
     if (house_due) next_housekeeping_ = t + std::chrono::hours(1);
+    if (!recovered_) {  // the main loop may dispatch syncs from now on
+      recovered_ = true;
+      ++events_;
+      wake_.notify_all();
+    }
     const auto next =
         std::min({next_heartbeat_, next_subscriptions_, next_receipts_, next_housekeeping_});
     tasks_wake_.wait_until(guard, next, [&] { return receipts_due_ || stop_.stop_requested(); });
@@ -178,7 +183,9 @@ void Daemon::update_status() {
   std::string text;
   {
     std::lock_guard guard(mu_);
-    if (running_jobs_ > 0) {
+    if (!recovered_) {
+      text = "starting: delivering pending receipts, asking the platform for subscriptions";
+    } else if (running_jobs_ > 0) {
       text = "syncing " + std::to_string(running_jobs_) + " resource(s)";
     } else {
       const std::string* next_id = nullptr;

@@ -146,6 +146,36 @@ class DaemonTest(unittest.TestCase):
         self.assertTrue(any("syncing" in m for m in statuses), statuses[:5])
         self.assertLess(len(statuses), 200, "the main loop spun while the target was busy")
 
+    def test_an_unresponsive_platform_neither_holds_up_start_nor_starves_the_watchdog(self):
+        # A platform that takes connections and never answers: each request hangs until the
+        # low-speed timeout (30 s). The daemon must still come up (control socket, READY=1) and
+        # keep telling systemd's watchdog it is alive while its requests hang.
+        stall = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(stall.close)
+        stall.bind(("127.0.0.1", 0))
+        stall.listen(16)
+        text = self.agent.config.read_text(encoding="utf-8")
+        text = text.replace(f"  url: {self.exchange.url}\n",
+                            f"  url: http://127.0.0.1:{stall.getsockname()[1]}\n"
+                            "  low_speed_time: 30s\n")
+        self.agent.config.write_text(text, encoding="utf-8")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(notify.close)
+        notify.bind(str(self.tmp / "notify.sock"))
+        notify.settimeout(0.2)
+        self.start(env={"NOTIFY_SOCKET": str(self.tmp / "notify.sock"), "WATCHDOG_USEC": "2000000"})
+        messages = []
+        deadline = time.monotonic() + 20  # within the first request's 30 s hang
+        while time.monotonic() < deadline and not (
+                "READY=1" in messages and messages.count("WATCHDOG=1") >= 3):
+            try:
+                messages.extend(notify.recv(4096).decode().split("\n"))
+            except socket.timeout:
+                pass
+        self.assertIn("READY=1", messages, self.daemon_log())
+        self.assertGreaterEqual(messages.count("WATCHDOG=1"), 3, messages)
+        self.assertIsNone(self.proc.poll(), self.daemon_log())
+
     def test_sync_now_without_a_daemon_syncs_in_process(self):
         batch = self.exchange.publish_table(R1, schema=schema("t1"), csv=CSV, mode="full")
         now = self.agent.run("sync", "--now", R1)
