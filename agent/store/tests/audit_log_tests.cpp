@@ -8,40 +8,15 @@
 #include "adapters/base/clock.h"
 #include "agent/store/audit_log.h"
 #include "agent/store/state_store.h"
+#include "agent/store/tests/store_fixture.h"
 
 using namespace fep;
 using namespace fep::store;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / ("fep-audit-" + new_uuid());
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::filesystem::path db() const { return path / "state.db"; }
-};
-
-BatchOutcome outcome(const std::string& batch, int64_t seq, const std::string& status) {
-  BatchOutcome o;
-  o.batch_id = batch;
-  o.resource_id = "R-1";
-  o.seq = seq;
-  o.status = status;
-  o.rows = status == "applied" ? 10 : 0;
-  if (status == "rejected") {
-    o.error_code = "PAYLOAD_INVALID";
-    o.error_message = "line 3: bad";
-  }
-  o.outcome_at = rfc3339_now();
-  o.receipt_id = "rcpt-" + batch;
-  o.receipt_body =
-      nlohmann::json{
-          {"batch_id", batch},
-          {"counts", {{"rows", o.rows}, {"deleted", 0}}},
-          {"payload_sha256", status == "superseded" ? nlohmann::json() : nlohmann::json("ab12")}}
-          .dump();
-  return o;
-}
+using store_test::outcome;
+using store_test::TempDir;
 
 std::vector<AuditEntry> entries(Database& db) {
   std::vector<AuditEntry> out;

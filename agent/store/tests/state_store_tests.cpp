@@ -4,34 +4,15 @@
 
 #include "adapters/base/clock.h"
 #include "agent/store/state_store.h"
+#include "agent/store/tests/store_fixture.h"
 
 using namespace fep;
 using namespace fep::store;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / ("fep-store-" + new_uuid());
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-BatchOutcome outcome(const std::string& batch, int64_t seq, const std::string& status) {
-  BatchOutcome o;
-  o.batch_id = batch;
-  o.resource_id = "R-1";
-  o.seq = seq;
-  o.status = status;
-  o.rows = status == "applied" ? 10 : 0;
-  if (status == "rejected") {
-    o.error_code = "PAYLOAD_INVALID";
-    o.error_message = "line 3: bad";
-  }
-  o.outcome_at = rfc3339_now();
-  o.receipt_id = new_uuid();
-  o.receipt_body = "{\"batch_id\":\"" + batch + "\"}";
-  return o;
-}
+using store_test::outcome;
+using store_test::TempDir;
 
 StateStore open_with_resource(const TempDir& dir) {
   auto store = StateStore::open(dir.path / "state.db");
