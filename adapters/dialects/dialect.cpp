@@ -182,10 +182,12 @@ std::string Dialect::delete_schema_registry() const {
   return "DELETE FROM " + table(kSchemaTable) + " WHERE " + quote("table_name") + " = ?";
 }
 
+bool is_mariadb(std::string_view dbms_name, std::string_view dbms_version) {
+  return lower(dbms_name) == "mariadb" || lower(dbms_version).find("mariadb") != std::string::npos;
+}
+
 std::string mysql_collation(std::string_view dbms_name, std::string_view dbms_version) {
-  // MySQL's own driver names a MariaDB server "MySQL"; its version string says MariaDB.
-  if (lower(dbms_name) == "mariadb" || lower(dbms_version).find("mariadb") != std::string::npos)
-    return "utf8mb4_nopad_bin";
+  if (is_mariadb(dbms_name, dbms_version)) return "utf8mb4_nopad_bin";
   // SQL_DBMS_VER starts with ##.##.#### (major, minor, release).
   int part[3] = {-1, -1, -1};
   std::string_view rest = dbms_version;
@@ -218,7 +220,8 @@ Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::stri
       return fail(
           "MySQL and MariaDB have no schemas inside a database: put the database in the "
           "connection string and remove `schema` from the target");
-    return make_mysql_dialect(std::move(quote), mysql_collation(dbms_name, dbms_version));
+    return make_mysql_dialect(std::move(quote), mysql_collation(dbms_name, dbms_version),
+                              is_mariadb(dbms_name, dbms_version));
   }
   if (name == "dm") return make_dm_dialect(std::move(quote), std::move(db_schema));
   return fail("unknown dialect \"" + std::string(name) + "\"");

@@ -2,6 +2,7 @@
 // rows are written in bulk, and what its errors mean.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,8 +92,11 @@ class Dialect {
   virtual size_t chunk_rows() const { return 1000; }
 
   // --- sessions and errors ------------------------------------------------------------------
-  // Statements run once after connecting (character set, time zone, strict values).
-  virtual std::vector<std::string> session_setup() const { return {}; }
+  // Statements run once after connecting (character set, time zone, strict values, and the
+  // statement time limit where the driver's query timeout does not give one).
+  virtual std::vector<std::string> session_setup(std::chrono::seconds /*statement_timeout*/) const {
+    return {};
+  }
   // Asks for the schema unqualified names land in, when the target names none: catalog
   // lookups then search only there. nullopt: the database has no such notion here.
   virtual std::optional<std::string> current_schema_query() const { return std::nullopt; }
@@ -126,6 +130,10 @@ Expected<std::unique_ptr<Dialect>> make_dialect(std::string_view name, std::stri
                                                 std::optional<std::string> db_schema,
                                                 std::string_view dbms_name = {},
                                                 std::string_view dbms_version = {});
+
+// Whether a MySQL-dialect server is MariaDB: MySQL's own driver names a MariaDB server "MySQL",
+// its version string says MariaDB.
+bool is_mariadb(std::string_view dbms_name, std::string_view dbms_version);
 
 // The collation of new MySQL-dialect tables: binary and without padding where the server has
 // one (MariaDB: utf8mb4_nopad_bin; MySQL 8.0.17 and later: utf8mb4_0900_bin), else utf8mb4_bin.

@@ -14,8 +14,8 @@ std::unique_ptr<Dialect> make_postgresql_dialect(std::string quote,
                                                  std::optional<std::string> db_schema);
 std::unique_ptr<Dialect> make_kingbase_dialect(std::string quote,
                                                std::optional<std::string> db_schema);
-// `collation`: of new tables (mysql_collation in dialect.h).
-std::unique_ptr<Dialect> make_mysql_dialect(std::string quote, std::string collation);
+// `collation`: of new tables (mysql_collation in dialect.h); `mariadb`: the server is MariaDB.
+std::unique_ptr<Dialect> make_mysql_dialect(std::string quote, std::string collation, bool mariadb);
 std::unique_ptr<Dialect> make_dm_dialect(std::string quote, std::optional<std::string> db_schema);
 
 }  // namespace fep::sql

@@ -14,8 +14,10 @@ constexpr int kMaxVarcharChars = 16383;
 
 class MysqlDialect final : public Dialect {
  public:
-  MysqlDialect(std::string quote, std::string collation)
-      : Dialect(std::move(quote), std::nullopt), collation_(std::move(collation)) {}
+  MysqlDialect(std::string quote, std::string collation, bool mariadb)
+      : Dialect(std::move(quote), std::nullopt),
+        collation_(std::move(collation)),
+        mariadb_(mariadb) {}
   std::string_view name() const override { return "mysql"; }
 
   std::string column_type(const ColumnType& type) const override {
@@ -109,11 +111,22 @@ class MysqlDialect final : public Dialect {
     return insert(schema) + " ON DUPLICATE KEY UPDATE " + updates;
   }
 
-  std::vector<std::string> session_setup() const override {
-    return {// Refuse rather than truncate or zero a value the column cannot hold.
-            "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
-            "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
-            "SET SESSION time_zone = '+00:00'"};
+  std::vector<std::string> session_setup(std::chrono::seconds statement_timeout) const override {
+    std::vector<std::string> setup = {
+        // Refuse rather than truncate or zero a value the column cannot hold.
+        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+        "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+        "SET SESSION time_zone = '+00:00'"};
+    // MariaDB Connector/ODBC ignores SQL_ATTR_QUERY_TIMEOUT (01S02, "no timeout"). The
+    // server's own limits instead: a metadata lock (DDL, RENAME) waits a year by default.
+    const long long seconds = statement_timeout.count();
+    if (seconds > 0) {
+      setup.push_back("SET SESSION lock_wait_timeout = " +
+                      std::to_string(std::min(seconds, kMaxLockWaitTimeout)));
+      // MySQL has no limit for statements that write (max_execution_time is for SELECT).
+      if (mariadb_) setup.push_back("SET SESSION max_statement_time = " + std::to_string(seconds));
+    }
+    return setup;
   }
 
   size_t chunk_rows() const override { return 2000; }
@@ -127,9 +140,13 @@ class MysqlDialect final : public Dialect {
       case 1792:  // read-only transaction
       case 1836:  // read-only mode
         return odbc::ErrorClass::unavailable;
-      case 1205:  // lock wait timeout
       case 1213:  // deadlock
+      case 1317:  // query interrupted (KILL QUERY)
         return odbc::ErrorClass::retry;
+      case 1205:  // lock wait timeout (innodb_lock_wait_timeout)
+      case 1969:  // MariaDB: max_statement_time exceeded
+      case 3024:  // MySQL: max_execution_time exceeded
+        return odbc::ErrorClass::timeout;
       case 2006:  // server has gone away
       case 2013:  // lost connection during query
         return odbc::ErrorClass::reconnect;
@@ -139,13 +156,17 @@ class MysqlDialect final : public Dialect {
   }
 
  private:
+  // lock_wait_timeout's largest value.
+  static constexpr long long kMaxLockWaitTimeout = 31'536'000;
   std::string collation_;
+  bool mariadb_;
 };
 
 }  // namespace
 
-std::unique_ptr<Dialect> make_mysql_dialect(std::string quote, std::string collation) {
-  return std::make_unique<MysqlDialect>(std::move(quote), std::move(collation));
+std::unique_ptr<Dialect> make_mysql_dialect(std::string quote, std::string collation,
+                                            bool mariadb) {
+  return std::make_unique<MysqlDialect>(std::move(quote), std::move(collation), mariadb);
 }
 
 }  // namespace fep::sql

@@ -84,7 +84,8 @@ class PostgresDialect : public Dialect {
     return insert(schema) + on_conflict(schema);
   }
 
-  std::vector<std::string> session_setup() const override {
+  // psqlODBC applies SQL_ATTR_QUERY_TIMEOUT as the server's statement_timeout.
+  std::vector<std::string> session_setup(std::chrono::seconds) const override {
     // timestamptz keeps its instant either way; UTC makes what readers see the same everywhere.
     return {"SET TIME ZONE 'UTC'"};
   }

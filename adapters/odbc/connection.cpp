@@ -194,7 +194,8 @@ class OdbcConnection final : public Connection {
 }  // namespace
 
 DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_string,
-                                                const std::optional<std::string>& password) {
+                                                const std::optional<std::string>& password,
+                                                std::chrono::seconds query_timeout) {
   if (auto key = forbidden_key(connection_string))
     return Unexpected{own_error("the connection string key " + *key +
                                 " is not allowed: it makes ODBC read, write or load files")};
@@ -208,6 +209,8 @@ DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_st
     return Unexpected{own_error("the connection string is too long")};
 
   auto session = std::make_shared<Session>();
+  session->query_timeout_seconds =
+      static_cast<SQLULEN>(std::max<int64_t>(query_timeout.count(), 0));
   SQLHENV env = SQL_NULL_HENV;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env)))
     return Unexpected{own_error("cannot allocate an ODBC environment handle")};

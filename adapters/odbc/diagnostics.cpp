@@ -58,7 +58,10 @@ ErrorClass classify(const Record& r, bool sqlite) {
 }  // namespace
 
 ErrorClass classify_sqlstate(std::string_view sqlstate) {
-  if (sqlstate == "HYT00" || sqlstate == "HYT01") return ErrorClass::retry;
+  // 57014: the statement was cancelled (statement_timeout, or an administrator); 55P03: a lock
+  // was not granted in time (lock_timeout, NOWAIT). None says anything about the batch.
+  if (sqlstate == "HYT00" || sqlstate == "HYT01" || sqlstate == "57014" || sqlstate == "55P03")
+    return ErrorClass::timeout;
   if (sqlstate == "25006") return ErrorClass::unavailable;  // read-only transaction
   // 57P01-57P03: the server is shutting down or starting; a new connection will do.
   if (sqlstate.substr(0, 4) == "57P0") return ErrorClass::reconnect;

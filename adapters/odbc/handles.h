@@ -40,6 +40,7 @@ struct Session {
   EnvHandle env;
   DbcHandle dbc;
   bool sqlite = false;  // driver family with its own constraint reporting (see diagnostics.cpp)
+  SQLULEN query_timeout_seconds = 0;  // SQL_ATTR_QUERY_TIMEOUT of every statement; 0: none
 };
 
 }  // namespace fep::odbc

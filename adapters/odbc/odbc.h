@@ -2,6 +2,7 @@
 // classified by SQLSTATE class.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,7 +17,9 @@ namespace fep::odbc {
 // What a caller can do about a database error.
 enum class ErrorClass {
   reconnect,    // 08xxx, or the connection is gone: drop the connection and try again later
-  retry,        // 40xxx (serialization failure, deadlock), HYT00/HYT01 timeouts: retry the work
+  retry,        // 40xxx (serialization failure, deadlock): retry the work at once
+  timeout,      // HYT00/HYT01, 57014 (cancelled), 55P03 (lock not granted): the statement or its
+                // lock wait ran out of time; retry later, since at once would wait again
   constraint,   // 23xxx: the data violates a constraint; will not fix itself
   data,         // 22xxx: a value the database does not accept; will not fix itself
   unavailable,  // 53xxx (disk full, out of memory), 25006 (read-only): the database cannot take
@@ -117,8 +120,11 @@ class Connection {
 };
 
 // Connects with `connection_string`; a `password`, when given, is appended as PWD={...}
-// and never appears in an error message.
+// and never appears in an error message. Every statement of the connection gets
+// `query_timeout` (SQL_ATTR_QUERY_TIMEOUT; 0: none) where the driver supports it; a statement
+// that runs longer fails with a `retry` error.
 DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_string,
-                                                const std::optional<std::string>& password);
+                                                const std::optional<std::string>& password,
+                                                std::chrono::seconds query_timeout = {});
 
 }  // namespace fep::odbc

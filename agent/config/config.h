@@ -62,7 +62,8 @@ struct TargetConfig {
   std::optional<std::string> dialect;    // sqlite|postgresql|mysql|dm|kingbase
   std::optional<std::string> db_schema;  // `schema`: where the tables go
   std::string table_prefix;
-  bool allow_driver_path = false;  // connection's Driver= may name a library file
+  bool allow_driver_path = false;                // connection's Driver= may name a library file
+  std::chrono::seconds statement_timeout{1800};  // longest one statement may run
   // folder
   std::filesystem::path path;
   unsigned file_mode = 0640;  // every file written; the archive's modes are ignored

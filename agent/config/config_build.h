@@ -24,6 +24,10 @@ std::filesystem::path resolve(const BuildContext& ctx, const std::string& path);
 std::optional<std::string> read_secret(const Section& section, std::string_view key,
                                        const std::filesystem::path& file, BuildContext& ctx);
 
+// Whether the duration at `key` is more than 0 (and whole seconds when `whole_seconds`, for the
+// settings config.h keeps in seconds); reports it under that key when not.
+bool check_duration(const Section& s, std::string_view key, bool whole_seconds, Diagnostics& diag);
+
 // Why a secret file's mode is unsafe (readable by others, writable by group or others), naming
 // the file and its mode; nothing when it is fine or cannot be examined (reading it reports that).
 std::optional<std::string> check_secret_mode(const std::filesystem::path& file);

@@ -33,17 +33,6 @@ std::optional<std::string> read_secret(const Section& section, std::string_view 
   return std::nullopt;
 }
 
-namespace {
-
-void build_node(const Section& top, BuildContext& ctx, Config& config) {
-  const auto node = check_map(top.node("node"), kNodeSection, "node", ctx.diag);
-  if (!node.given("id")) return;
-  config.node.id = node.text("id");
-  if (!is_valid_id(config.node.id))
-    ctx.diag.error(node.mark("id"), node.path("id"), "must be 1-128 characters of [A-Za-z0-9._-]");
-}
-
-// A positive duration; `whole_seconds` for the settings config.h keeps in seconds.
 bool check_duration(const Section& s, std::string_view key, bool whole_seconds, Diagnostics& diag) {
   const auto d = s.duration(key);
   if (d.count() <= 0) {
@@ -55,6 +44,16 @@ bool check_duration(const Section& s, std::string_view key, bool whole_seconds, 
     return false;
   }
   return true;
+}
+
+namespace {
+
+void build_node(const Section& top, BuildContext& ctx, Config& config) {
+  const auto node = check_map(top.node("node"), kNodeSection, "node", ctx.diag);
+  if (!node.given("id")) return;
+  config.node.id = node.text("id");
+  if (!is_valid_id(config.node.id))
+    ctx.diag.error(node.mark("id"), node.path("id"), "must be 1-128 characters of [A-Za-z0-9._-]");
 }
 
 void build_exchange(const Section& top, BuildContext& ctx, Config& config) {

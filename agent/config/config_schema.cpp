@@ -97,6 +97,16 @@ constexpr KeySpec kOdbcTargetKeys[] = {
      "Prefix for every table name of this target, e.g. `ods_`. [A-Za-z][A-Za-z0-9_]*, at most "
      "32 characters; the prefixed name must stay within 63 characters (checked by check-config "
      "when the resource sets `table`, else the resource pauses when a batch comes)."},
+    {"statement_timeout", duration, false, "30m",
+     "Longest time one statement may run (whole seconds, at most 24h): a chunk of rows, a table's "
+     "DDL, the "
+     "swap of a full load. One that runs longer is cancelled, rolled back and the batch tried "
+     "again "
+     "on the next run (no receipt meanwhile), so that a lock held by another program or a stalled "
+     "server does not hold the "
+     "target for ever. PostgreSQL, KingbaseES and DM through the driver's query timeout; "
+     "MariaDB as max_statement_time and lock_wait_timeout, MySQL as lock_wait_timeout; SQLite "
+     "waits for locks by its driver's own busy timeout instead."},
     {"allow_driver_path", boolean, false, "false",
      "Let `connection` name the driver by its library file (`Driver=/opt/dmdbms/bin/"
      "libdodbc.so`). Without it, a Driver= value holding a '/' or ending in .so (or .so.N) is "
@@ -277,7 +287,8 @@ std::string cell(std::string_view text) {
 std::string config_reference_markdown() {
   std::string md =
       "# fep-agent configuration reference\n\nDurations are an integer and a unit: "
-      "`ms`, `s`, `m`, `h` or `d` (`500ms`, `15s`, `2m`, `30d`), at most `36500d`. Booleans are `true` or "
+      "`ms`, `s`, `m`, `h` or `d` (`500ms`, `15s`, `2m`, `30d`), at most `36500d`. Booleans are "
+      "`true` or "
       "`false`. "
       "Unknown keys are errors.\n";
   for (const auto* section : config::all_sections()) {

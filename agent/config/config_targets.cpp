@@ -91,6 +91,16 @@ void build_target(const YAML::Node& entry, const SectionSpec& spec, const std::s
   out.type = TargetType::odbc;
   out.connection = t.text("connection");
   build_odbc_target_security(t, ctx, out);
+  if (check_duration(t, "statement_timeout", true, ctx.diag)) {
+    const auto timeout =
+        std::chrono::duration_cast<std::chrono::seconds>(t.duration("statement_timeout"));
+    // PostgreSQL's statement_timeout is a 32-bit count of milliseconds (24.8 days).
+    if (timeout > std::chrono::hours(24))
+      ctx.diag.error(t.mark("statement_timeout"), t.path("statement_timeout"),
+                     "must be at most 24h");
+    else
+      out.statement_timeout = timeout;
+  }
   if (t.given("dialect")) out.dialect = t.text("dialect");
   if (t.given("schema")) {
     out.db_schema = t.text("schema");

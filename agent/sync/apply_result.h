@@ -24,6 +24,9 @@ struct ApplyFailure {
   };
   Kind kind = Kind::reject;
   Rejection rejection{RejectCode::target_error, ""};
+  // transient: whether trying again within this run may help (a lost connection, a deadlock),
+  // or only a later run (a statement that ran out of time would wait as long again).
+  bool again_now = true;
   bool transient() const { return kind != Kind::reject; }
 };
 
@@ -32,6 +35,11 @@ inline ApplyFailure reject(RejectCode code, std::string message) {
 }
 inline ApplyFailure retry_later(std::string message) {
   return {ApplyFailure::Kind::transient, {RejectCode::target_error, std::move(message)}};
+}
+inline ApplyFailure retry_next_run(std::string message) {
+  ApplyFailure failure = retry_later(std::move(message));
+  failure.again_now = false;
+  return failure;
 }
 inline ApplyFailure target_unavailable(std::string message) {
   return {ApplyFailure::Kind::unavailable, {RejectCode::target_error, std::move(message)}};

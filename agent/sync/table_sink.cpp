@@ -76,6 +76,8 @@ ApplyFailure TableSink::database_failure(const std::string& what, const odbc::Db
       return retry_later(message);
     case odbc::ErrorClass::retry:
       return retry_later(message);
+    case odbc::ErrorClass::timeout:
+      return retry_next_run(message);
     case odbc::ErrorClass::unavailable: {
       const std::string file = database_file(target_.connection);
       return target_unavailable(
@@ -100,7 +102,7 @@ Expected<void, ApplyFailure> TableSink::ensure_connected() {
     reconnect_ = false;
   }
   if (connection_) return {};
-  auto conn = odbc::connect(target_.connection, target_.password);
+  auto conn = odbc::connect(target_.connection, target_.password, target_.statement_timeout);
   if (!conn)
     return Unexpected{
         retry_later("target " + target_.name + ": cannot connect: " + conn.error().message)};
@@ -120,7 +122,7 @@ Expected<void, ApplyFailure> TableSink::ensure_connected() {
   if (!dialect)
     return Unexpected{
         target_unavailable("target " + target_.name + ": " + dialect.error().message)};
-  for (const auto& sql : (*dialect)->session_setup())
+  for (const auto& sql : (*dialect)->session_setup(target_.statement_timeout))
     if (auto st = (*conn)->execute(sql); !st)
       return Unexpected{
           retry_later("target " + target_.name + ": session setup: " + st.error().message)};
@@ -234,7 +236,7 @@ Expected<AppliedCounts, ApplyFailure> TableSink::apply(const Manifest& manifest,
   for (int attempt = 1;; ++attempt) {
     auto result = apply_once(manifest, payload, resource);
     if (result || result.error().kind != ApplyFailure::Kind::transient ||
-        attempt >= kTransientAttempts)
+        !result.error().again_now || attempt >= kTransientAttempts)
       return result;
     spdlog::warn("{}: batch {}: {}; trying again", resource.id, manifest.batch_id,
                  result.error().rejection.message);

@@ -313,6 +313,61 @@ class DatabaseSuite:
         self.assertEqual(receipt["error"]["code"], "CONSTRAINT_VIOLATION")
         self.assertRegex(receipt["error"]["message"], r"line")
 
+    def hold_table_lock(self, table):
+        """Another program's session holding an exclusive lock on `table` until the returned
+        function is called."""
+        if self.engine == "postgresql":
+            argv = [f"{servers.PG_BIN}/psql", "-X", "-q", "-h", self.server.socket_dir, "-p",
+                    str(self.server.port), "-U", self.server.user, "-d", self.db.name]
+            text = f'BEGIN;\nLOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE;\n'
+            held = (f"SELECT count(*) FROM pg_locks WHERE relation = '\"{table}\"'::regclass "
+                    "AND mode = 'AccessExclusiveLock' AND granted")
+        else:
+            argv = ["/usr/bin/mariadb", "--no-defaults", f"--socket={self.server.socket_path}",
+                    "--user=root", self.db.name]
+            text = f"LOCK TABLES `{table}` WRITE;\n"
+            held = f"SHOW OPEN TABLES FROM {self.db.name} WHERE `Table` = '{table}' AND In_use > 0"
+        holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  text=True)
+        holder.stdin.write(text)
+        holder.stdin.flush()
+
+        def release():
+            if holder.poll() is None:
+                holder.stdin.close()  # the session ends: its lock and transaction go with it
+                holder.wait(timeout=30)
+
+        self.addCleanup(release)
+        harness.wait_until(lambda: self.db.rows(held) not in ([], [["0"]]), timeout=30,
+                           what=f"a lock on {table}")
+        return release
+
+    def test_a_statement_blocked_by_a_lock_times_out_and_is_retried_not_rejected(self):
+        if self.engine == "sqlite":
+            self.skipTest("SQLite waits for locks by its driver's busy timeout")
+        first = self.exchange.publish_table(R, schema=ENT_SCHEMA, csv="id,name\n1,a\n",
+                                            mode="full")
+        agent = self.make_agent("timeout", target_extra="    statement_timeout: 2s\n")
+        self.sync(agent)
+        self.assertEqual(self.exchange.receipt(first)["status"], "applied")
+
+        release = self.hold_table_lock("ent")
+        second = self.exchange.publish_table(R, schema=ENT_SCHEMA, csv="_op,id,name\nU,2,b\n",
+                                             mode="incremental")
+        proc = agent.sync()
+        self.assertNotEqual(proc.returncode, 0, proc.stderr)
+        self.assertRegex(proc.stderr, "statement timeout|max_statement_time|lock wait timeout",
+                         proc.stderr)
+        self.assertIsNone(self.exchange.receipt(second))  # not rejected: nothing said yet
+        status = agent.status()["resources"][0]
+        self.assertEqual(status["state"], "error")  # tried again on the next run
+        self.assertRegex(status["last_error"], "statement timeout|max_statement_time")
+
+        release()
+        self.sync(agent)
+        self.assertEqual(self.exchange.receipt(second)["status"], "applied")
+        self.assertEqual(self.db.select("ent", ["id", "name"]), [["1", "a"], ["2", "b"]])
+
 
 class SqliteTest(DatabaseSuite, unittest.TestCase):
     engine = "sqlite"

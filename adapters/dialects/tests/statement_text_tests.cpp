@@ -2,6 +2,8 @@
 // have no server here, and a guard for the others (their behaviour is tested on real servers).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "adapters/dialects/dialect.h"
 #include "adapters/dialects/time_text.h"
 
@@ -61,7 +63,33 @@ TEST_CASE("KingbaseES speaks the PostgreSQL dialect") {
   CHECK(kb->name() == "kingbase");
   CHECK(kb->create_table(kEnt) == pg->create_table(kEnt));
   CHECK(kb->upsert(kEnt) == pg->upsert(kEnt));
-  CHECK(kb->session_setup() == pg->session_setup());
+  CHECK(kb->session_setup(std::chrono::seconds(60)) == pg->session_setup(std::chrono::seconds(60)));
+}
+
+TEST_CASE("MySQL and MariaDB bound statements in the session; their timeouts are retried") {
+  using std::chrono::seconds;
+  auto mariadb = make_dialect("mysql", "`", std::nullopt, "MySQL", "10.11.6-MariaDB").value();
+  auto setup = mariadb->session_setup(seconds(90));
+  CHECK(std::count(setup.begin(), setup.end(), "SET SESSION lock_wait_timeout = 90") == 1);
+  CHECK(std::count(setup.begin(), setup.end(), "SET SESSION max_statement_time = 90") == 1);
+  // MySQL has no max_statement_time (the SET would fail the connection).
+  auto mysql = make_dialect("mysql", "`", std::nullopt, "MySQL", "08.00.0035").value();
+  setup = mysql->session_setup(seconds(90));
+  CHECK(std::count(setup.begin(), setup.end(), "SET SESSION lock_wait_timeout = 90") == 1);
+  CHECK(std::none_of(setup.begin(), setup.end(),
+                     [](const std::string& s) { return s.find("max_statement_time") != s.npos; }));
+  // lock_wait_timeout stops at a year.
+  setup = mysql->session_setup(seconds(40'000'000));
+  CHECK(std::count(setup.begin(), setup.end(), "SET SESSION lock_wait_timeout = 31536000") == 1);
+  CHECK(is_mariadb("MariaDB", ""));
+  CHECK(!is_mariadb("MySQL", "08.00.0035"));
+
+  for (int native : {1205, 1969, 3024}) {
+    fep::odbc::DbError e;
+    e.sqlstate = "HY018";
+    e.native_error = native;
+    CHECK(mariadb->classify(e) == fep::odbc::ErrorClass::timeout);
+  }
 }
 
 TEST_CASE("MySQL: backquotes, utf8mb4 with a binary collation, key types, ON DUPLICATE KEY") {

@@ -26,8 +26,10 @@ TEST_CASE("SQLSTATE classes decide what a caller can do") {
   CHECK(classify_sqlstate("08001") == ErrorClass::reconnect);
   CHECK(classify_sqlstate("08S01") == ErrorClass::reconnect);
   CHECK(classify_sqlstate("40001") == ErrorClass::retry);
-  CHECK(classify_sqlstate("HYT00") == ErrorClass::retry);
-  CHECK(classify_sqlstate("HYT01") == ErrorClass::retry);
+  CHECK(classify_sqlstate("HYT00") == ErrorClass::timeout);
+  CHECK(classify_sqlstate("HYT01") == ErrorClass::timeout);
+  CHECK(classify_sqlstate("57014") == ErrorClass::timeout);  // cancelled: statement_timeout
+  CHECK(classify_sqlstate("55P03") == ErrorClass::timeout);  // lock_timeout
   CHECK(classify_sqlstate("23505") == ErrorClass::constraint);
   CHECK(classify_sqlstate("22001") == ErrorClass::data);
   CHECK(classify_sqlstate("42S02") == ErrorClass::statement);

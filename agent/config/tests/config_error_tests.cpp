@@ -38,7 +38,7 @@ TEST_CASE("unknown keys are errors that list the valid keys") {
   const auto odbc_path = replace_all(kBase, "x.db\"\n", "x.db\"\n    path: /srv/x\n");
   CHECK(f.error(odbc_path + "  []\n") ==
         "agent.yaml:10:5: targets.db.path: unknown key (valid keys: type, connection, "
-        "password_file, dialect, schema, table_prefix, allow_driver_path)");
+        "password_file, dialect, schema, table_prefix, statement_timeout, allow_driver_path)");
   CHECK(contains(f.error(kBase + "  - {id: R-1, target: db, tabel: t}\n"),
                  "agent.yaml:14:27: resources[0].tabel: unknown key (valid keys: id, target, "
                  "table, path, schedule, window, on_schema_change)"));
@@ -118,6 +118,26 @@ TEST_CASE("value checks") {
                  "agent.yaml:15:18: status.listen: must be host:port"));
   CHECK(f.error(kBase + "  []\nstatus: {listen: \"host:70000\"}\n") ==
         "agent.yaml:15:18: status.listen: port must be 1-65535");
+}
+
+TEST_CASE("an odbc target's statement timeout: whole seconds, more than 0, at most a day") {
+  Fixture f;
+  auto with = [](const std::string& value) {
+    return replace_all(kBase, "    type: odbc\n",
+                       "    type: odbc\n    statement_timeout: " + value + "\n") +
+           "  []\n";
+  };
+  CHECK(f.parse(kBase + "  []\n").value().targets.at("db").statement_timeout ==
+        std::chrono::minutes(30));
+  CHECK(f.parse(with("90s")).value().targets.at("db").statement_timeout ==
+        std::chrono::seconds(90));
+  CHECK(f.parse(with("24h")).value().targets.at("db").statement_timeout == std::chrono::hours(24));
+  CHECK(f.error(with("0s")) ==
+        "agent.yaml:9:24: targets.db.statement_timeout: must be more than 0");
+  CHECK(f.error(with("1500ms")) ==
+        "agent.yaml:9:24: targets.db.statement_timeout: must be whole seconds");
+  CHECK(f.error(with("25h")) ==
+        "agent.yaml:9:24: targets.db.statement_timeout: must be at most 24h");
 }
 
 TEST_CASE("resource checks") {
