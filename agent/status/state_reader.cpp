@@ -116,27 +116,33 @@ Status StateReader::read_snapshot(Snapshot& out, const std::string& since_date, 
     return it == index.end() ? nullptr : &out.resources[it->second];
   };
 
-  st = query(std::string("SELECT resource_id, state, count(*), coalesce(sum(rows), 0), "
-                         "coalesce(sum(deleted), 0), ") +
-                 (v2 ? "coalesce(sum(payload_bytes), 0)" : "0") +
-                 " FROM batches WHERE state IN ('applied', 'rejected', 'superseded') "
-                 "GROUP BY resource_id, state",
-             {}, [&](const Row& r) {
-               ResourceEntry* e = entry_of(r.text(0));
-               if (!e) return;
-               BatchCounts& c = e->counts;
-               const std::string state = r.text(1);
-               if (state != "superseded") c.bytes_downloaded += r.integer(5);
-               if (state == "applied") {
-                 c.applied = r.integer(2);
-                 c.rows_applied = r.integer(3);
-                 c.rows_deleted = r.integer(4);
-               } else if (state == "rejected") {
-                 c.rejected = r.integer(2);
-               } else {
-                 c.superseded = r.integer(2);
-               }
-             });
+  // Schema 3 keeps the totals (triggers on batches); before, every batch is added up.
+  const std::string totals =
+      out.schema_version >= 3
+          ? "SELECT resource_id, state, batches, rows, deleted, payload_bytes FROM batch_totals "
+            "WHERE state IN ('applied', 'rejected', 'superseded')"
+          : std::string(
+                "SELECT resource_id, state, count(*), coalesce(sum(rows), 0), "
+                "coalesce(sum(deleted), 0), ") +
+                (v2 ? "coalesce(sum(payload_bytes), 0)" : "0") +
+                " FROM batches WHERE state IN ('applied', 'rejected', 'superseded') "
+                "GROUP BY resource_id, state";
+  st = query(totals, {}, [&](const Row& r) {
+    ResourceEntry* e = entry_of(r.text(0));
+    if (!e) return;
+    BatchCounts& c = e->counts;
+    const std::string state = r.text(1);
+    if (state != "superseded") c.bytes_downloaded += r.integer(5);
+    if (state == "applied") {
+      c.applied = r.integer(2);
+      c.rows_applied = r.integer(3);
+      c.rows_deleted = r.integer(4);
+    } else if (state == "rejected") {
+      c.rejected = r.integer(2);
+    } else {
+      c.superseded = r.integer(2);
+    }
+  });
   if (!st) return st;
 
   // The newest rejected batch and the oldest held one of each resource.
@@ -160,9 +166,11 @@ Status StateReader::read_snapshot(Snapshot& out, const std::string& since_date, 
 
   // The backlog: the newest listed batch, and the batches listed without an outcome. Their
   // oldest publication time is compared as instants, not as text (offsets may differ).
+  // Driven by the resources (CROSS JOIN keeps that order): one index lookup each, not a pass
+  // over every batch.
   st = query(std::string("SELECT b.resource_id, b.seq, ") + (v2 ? "b.created_at" : "NULL") +
-                 " FROM batches b WHERE b.seq = (SELECT max(seq) FROM batches "
-                 "WHERE resource_id = b.resource_id)",
+                 " FROM resources r CROSS JOIN batches b ON b.resource_id = r.resource_id "
+                 "AND b.seq = (SELECT max(seq) FROM batches WHERE resource_id = r.resource_id)",
              {}, [&](const Row& r) {
                if (ResourceEntry* e = entry_of(r.text(0))) {
                  e->backlog.newest_listed_seq = r.integer(1);
@@ -202,11 +210,11 @@ Status StateReader::read_snapshot(Snapshot& out, const std::string& since_date, 
       });
   if (!st) return st;
 
-  // outcome_at is RFC 3339 in local time: its first ten characters are the local date.
+  // outcome_at is RFC 3339 in local time: its first ten characters are the local date, and
+  // every time of a day sorts at or after the day itself (an index range, not a scan).
   st = query(
       "SELECT substr(outcome_at, 1, 10) AS day, coalesce(sum(rows), 0), count(*) FROM batches "
-      "WHERE state = 'applied' AND outcome_at IS NOT NULL AND substr(outcome_at, 1, 10) >= ? "
-      "GROUP BY day ORDER BY day",
+      "WHERE state = 'applied' AND outcome_at >= ? GROUP BY day ORDER BY day",
       {since_date}, [&](const Row& r) {
         out.rows_per_day.push_back({r.text(0), r.integer(1), r.integer(2)});
       });

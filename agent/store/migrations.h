@@ -80,6 +80,50 @@ CREATE TABLE audit_log (
   hash TEXT NOT NULL
 );
 )sql",
+    // 3: what the status snapshot reads, without reading every batch ever listed: per resource
+    // and state totals kept by triggers, and indexes for the held, rejected and waiting batches
+    // and for the applied rows per day. Years of hourly batches made each snapshot a scan.
+    R"sql(
+CREATE INDEX batches_by_state ON batches(state, resource_id, seq);
+CREATE INDEX batches_by_outcome ON batches(state, outcome_at);
+CREATE INDEX batches_waiting ON batches(resource_id, created_at)
+  WHERE state NOT IN ('applied', 'rejected', 'superseded');
+CREATE TABLE batch_totals (
+  resource_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  batches INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  deleted INTEGER NOT NULL,
+  payload_bytes INTEGER NOT NULL,
+  PRIMARY KEY (resource_id, state)
+) WITHOUT ROWID;
+INSERT INTO batch_totals
+  SELECT resource_id, state, count(*), sum(rows), sum(deleted), coalesce(sum(payload_bytes), 0)
+  FROM batches GROUP BY resource_id, state;
+CREATE TRIGGER batch_totals_insert AFTER INSERT ON batches BEGIN
+  INSERT INTO batch_totals VALUES (NEW.resource_id, NEW.state, 1, NEW.rows, NEW.deleted,
+                                   coalesce(NEW.payload_bytes, 0))
+  ON CONFLICT (resource_id, state) DO UPDATE SET batches = batches + 1,
+    rows = rows + excluded.rows, deleted = deleted + excluded.deleted,
+    payload_bytes = payload_bytes + excluded.payload_bytes;
+END;
+CREATE TRIGGER batch_totals_delete AFTER DELETE ON batches BEGIN
+  UPDATE batch_totals SET batches = batches - 1, rows = rows - OLD.rows,
+    deleted = deleted - OLD.deleted, payload_bytes = payload_bytes - coalesce(OLD.payload_bytes, 0)
+  WHERE resource_id = OLD.resource_id AND state = OLD.state;
+END;
+CREATE TRIGGER batch_totals_update
+AFTER UPDATE OF resource_id, state, rows, deleted, payload_bytes ON batches BEGIN
+  UPDATE batch_totals SET batches = batches - 1, rows = rows - OLD.rows,
+    deleted = deleted - OLD.deleted, payload_bytes = payload_bytes - coalesce(OLD.payload_bytes, 0)
+  WHERE resource_id = OLD.resource_id AND state = OLD.state;
+  INSERT INTO batch_totals VALUES (NEW.resource_id, NEW.state, 1, NEW.rows, NEW.deleted,
+                                   coalesce(NEW.payload_bytes, 0))
+  ON CONFLICT (resource_id, state) DO UPDATE SET batches = batches + 1,
+    rows = rows + excluded.rows, deleted = deleted + excluded.deleted,
+    payload_bytes = payload_bytes + excluded.payload_bytes;
+END;
+)sql",
 };
 
 }  // namespace fep::store

@@ -146,7 +146,7 @@ class StateStore {
  public:
   // Opens (creating when missing) and migrates to the current schema version.
   static Expected<StateStore> open(const std::filesystem::path& path);
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   Expected<int> schema_version();
 
   Status upsert_subscription(const Subscription& s);

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "adapters/base/clock.h"
+#include "agent/store/migrations.h"
 #include "agent/store/state_store.h"
 #include "agent/store/tests/store_fixture.h"
 
@@ -149,4 +150,74 @@ TEST_CASE("the backlog's oldest waiting batch is the earliest instant, whatever 
   Backlog unknown;
   unknown.add_waiting(std::nullopt);
   CHECK_FALSE(unknown.lag_seconds(0));
+}
+
+namespace {
+
+// batch_totals next to the sums it stands for, as "resource state batches rows deleted bytes".
+std::pair<std::string, std::string> totals_and_sums(const std::filesystem::path& db_path) {
+  auto db = Database::open(db_path);
+  REQUIRE(db.ok());
+  auto lines = [&](const std::string& sql) {
+    std::string out;
+    REQUIRE(db->query(sql, {}, [&](const Row& r) {
+                for (int i = 0; i < 6; ++i) out += (i ? " " : "") + r.text(i);
+                out += "\n";
+              }).ok());
+    return out;
+  };
+  return {lines("SELECT resource_id, state, batches, rows, deleted, payload_bytes FROM "
+                "batch_totals WHERE batches > 0 ORDER BY resource_id, state"),
+          lines("SELECT resource_id, state, count(*), sum(rows), sum(deleted), "
+                "coalesce(sum(payload_bytes), 0) FROM batches GROUP BY resource_id, state "
+                "ORDER BY resource_id, state")};
+}
+
+}  // namespace
+
+TEST_CASE("the per-state batch totals follow every change of a batch") {
+  TempDir dir;
+  auto store = open_with_resource(dir);
+  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", "", {}}).ok());
+  REQUIRE(store.record_listed({"B-2", "R-1", 2, "incremental", "", {}}).ok());
+  REQUIRE(store.record_listed({"B-3", "R-1", 3, "incremental", "", {}}).ok());
+  REQUIRE(store.batch_started("B-1", 4096).ok());
+  REQUIRE(store.set_batch_state("B-1", "applying").ok());
+  REQUIRE(store.record_outcome(outcome("B-1", 1, "applied")).ok());
+  REQUIRE(store.batch_started("B-2", 100).ok());
+  REQUIRE(store.hold_batch("B-2", "R-1", "TARGET_ERROR", "x").ok());
+  REQUIRE(store.retry("R-1", "tester").ok());     // back to listed
+  REQUIRE(store.batch_started("B-2", 200).ok());  // downloaded again: the new size counts
+  REQUIRE(store.record_outcome(outcome("B-2", 2, "applied")).ok());
+  REQUIRE(store.record_outcome(outcome("B-3", 3, "rejected")).ok());
+  REQUIRE(store.record_outcome(outcome("B-4", 4, "superseded")).ok());  // never listed
+
+  auto [totals, sums] = totals_and_sums(dir.db());
+  CHECK(totals == sums);
+  CHECK(totals ==
+        "R-1 applied 2 20 0 4296\n"
+        "R-1 rejected 1 0 0 0\n"
+        "R-1 superseded 1 0 0 0\n");
+}
+
+TEST_CASE("a schema 2 database gets its batch totals from the batches it holds") {
+  TempDir dir;
+  {
+    auto db = Database::open(dir.db());
+    REQUIRE(db.ok());
+    REQUIRE(db->exec(std::string(kMigrations[0]) + std::string(kMigrations[1]) +
+                     "PRAGMA user_version = 2;"
+                     "INSERT INTO resources (resource_id, updated_at) VALUES ('R-1', 'x');"
+                     "INSERT INTO batches (batch_id, resource_id, seq, mode, state, rows, "
+                     "deleted, payload_bytes, updated_at) VALUES "
+                     "('B-1', 'R-1', 1, 'full', 'applied', 5, 0, 10, 'x'), "
+                     "('B-2', 'R-1', 2, 'incremental', 'applied', 3, 2, NULL, 'x'), "
+                     "('B-3', 'R-1', 3, 'incremental', 'listed', 0, 0, NULL, 'x');")
+                .ok());
+  }
+  auto store = StateStore::open(dir.db());
+  REQUIRE(store.ok());
+  auto [totals, sums] = totals_and_sums(dir.db());
+  CHECK(totals == sums);
+  CHECK(totals == "R-1 applied 2 8 2 10\nR-1 listed 1 0 0 0\n");
 }
