@@ -12,6 +12,7 @@
 
 #include "adapters/base/clock.h"
 #include "adapters/base/files.h"
+#include "agent/daemon/clock_watch.h"
 #include "agent/daemon/control_socket.h"
 #include "agent/exchange/exchange_client.h"
 #include "agent/status/status_server.h"
@@ -141,6 +142,7 @@ int Daemon::run() {
                config.resources.size(), config.daemon.workers, socket.string());
 
   SteadyTime next_watchdog = steady_clock::now();
+  ClockWatch clock(system_clock::now(), steady_clock::now(), seconds(2));
   while (!stop_.stop_requested()) {
     uint64_t seen = 0;
     bool reload_now = false;
@@ -153,6 +155,8 @@ int Daemon::run() {
     if (reload_now) reload();
     {
       std::lock_guard guard(mu_);
+      if (auto step = clock.stepped_back(system_clock::now(), steady_clock::now()))
+        clock_set_back(*step);
       dispatch_due(system_clock::now());
     }
     const auto watchdog = notifier_.watchdog_interval();
@@ -338,6 +342,18 @@ void Daemon::reschedule(const std::string& id, Slot& slot, SystemTime now) {
   const auto jitter_ms = config_->daemon.jitter.count();
   std::uniform_int_distribution<int64_t> pick(0, std::max<int64_t>(jitter_ms, 0));
   slot.due = *next + milliseconds(pick(rng_));
+}
+
+void Daemon::clock_set_back(milliseconds step) {
+  spdlog::warn("the wall clock was set back by {} s; interval schedules keep their intervals",
+               duration_cast<seconds>(step).count());
+  const auto now = system_clock::now();
+  for (auto& [id, slot] : slots_) {
+    const ResourceConfig* resource = config_->find_resource(id);
+    if (!resource || resource->schedule.kind != Schedule::Kind::interval) continue;
+    slot.last_start -= step;
+    if (!slot.running) reschedule(id, slot, now);
+  }
 }
 
 void Daemon::rebuild_slots(SystemTime now) {

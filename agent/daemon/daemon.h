@@ -70,6 +70,9 @@ class Daemon {
   void release_waiters();
   void reschedule(const std::string& id, Slot& slot, SystemTime now);
   void rebuild_slots(SystemTime now);
+  // The wall clock went back by `step`: `every <n>` schedules move back with it so that their
+  // interval stays real time (cron schedules and windows follow the wall clock).
+  void clock_set_back(std::chrono::milliseconds step);
   void reload();
   // Records a reload (or a refused one) in the audit log.
   void audit_reload(bool ok, const std::string& what);
