@@ -146,8 +146,13 @@ std::string status_json(const StatusView& view) {
     return list;
   };
   out["progress"] = nlohmann::ordered_json::array();
-  const auto now = std::chrono::steady_clock::now();
-  for (const auto& p : view.progress) out["progress"].push_back(progress_json(p, now));
+  const auto now = std::chrono::system_clock::now();
+  const auto steady_now = std::chrono::steady_clock::now();
+  for (const auto& p : view.progress) {
+    nlohmann::ordered_json entry{{"resource_id", p.resource_id}};
+    entry.update(status::progress_json(p, now, steady_now));
+    out["progress"].push_back(std::move(entry));
+  }
   out["pending_receipts"] = receipts(view.pending_receipts);
   out["refused_receipts"] = receipts(view.refused_receipts);
   return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

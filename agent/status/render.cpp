@@ -72,13 +72,16 @@ const BatchProgress* progress_of(const View& v, const std::string& resource_id) 
   return nullptr;
 }
 
-ordered_json progress_json(const BatchProgress& p, const View& v) {
-  const ProgressFigures f = progress_figures(p, v.steady_now);
+}  // namespace
+
+ordered_json progress_json(const BatchProgress& p, system_clock::time_point now,
+                           std::chrono::steady_clock::time_point steady_now) {
+  const ProgressFigures f = progress_figures(p, steady_now);
   const bool started = p.phase_started != std::chrono::steady_clock::time_point{};
   ordered_json started_at = nullptr;
   if (started)
-    started_at = rfc3339(v.now - std::chrono::duration_cast<system_clock::duration>(
-                                     std::chrono::duration<double>(f.elapsed_seconds)));
+    started_at = rfc3339(now - std::chrono::duration_cast<system_clock::duration>(
+                                   std::chrono::duration<double>(f.elapsed_seconds)));
   ordered_json rate = nullptr;
   if (f.rate_per_second) rate = std::round(*f.rate_per_second * 10) / 10;
   return {{"batch_id", p.batch_id},
@@ -95,6 +98,8 @@ ordered_json progress_json(const BatchProgress& p, const View& v) {
           {"rate_per_second", rate},
           {"eta_seconds", opt(f.eta_seconds)}};
 }
+
+namespace {
 
 ordered_json event_json(const store::Event& e) {
   return {{"id", e.id},
@@ -116,7 +121,8 @@ ordered_json resource_json(const ResourceEntry& r, const View& v) {
   ordered_json held = nullptr;
   if (r.held) held = batch_json(*r.held);
   ordered_json progress = nullptr;
-  if (const BatchProgress* p = progress_of(v, s.resource_id)) progress = progress_json(*p, v);
+  if (const BatchProgress* p = progress_of(v, s.resource_id))
+    progress = progress_json(*p, v.now, v.steady_now);
   auto next = v.live.next_run_at.find(s.resource_id);
   return {{"resource_id", s.resource_id},
           {"name", s.name},

@@ -73,6 +73,11 @@ std::string resources_json(const View& v);
 std::string batches_json(const std::string& resource_id, const std::vector<BatchEntry>& batches);
 // One batch, as in batches_json and `fep-agent history --json`.
 nlohmann::ordered_json batch_json(const BatchEntry& b);
+// A running batch's progress with its rate and time left, as in status_json and
+// `fep-agent status --json`.
+nlohmann::ordered_json progress_json(const BatchProgress& p,
+                                     std::chrono::system_clock::time_point now,
+                                     std::chrono::steady_clock::time_point steady_now);
 std::string events_json(const std::vector<store::Event>& events);
 std::string error_json(std::string_view code, std::string_view message);
 

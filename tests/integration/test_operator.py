@@ -305,6 +305,11 @@ class ProgressTest(unittest.TestCase):
                 self.assertGreater(p["bytes_total"], 0)
                 self.assertLessEqual(p["bytes_done"], p["bytes_total"])
                 self.assertEqual(p["items_total"], 20000)
+                # The dashboard API's progress object, with the resource it belongs to.
+                self.assertEqual(p["rate_unit"], "bytes")
+                for key in ("batch_id", "seq", "phase_started_at", "elapsed_seconds",
+                            "rate_per_second", "eta_seconds"):
+                    self.assertIn(key, p)
                 self.assertIn(f"now: {R} seq 1 ", self.agent.run("status").stdout)
                 self.assertEqual(sync.wait(timeout=60), 0, sync.communicate())
                 self.assertEqual(self.agent.status()["progress"], [])
