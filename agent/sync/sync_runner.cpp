@@ -205,9 +205,21 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
       note_error(summary, resource.id, st.error().message);
       return;
     }
+    // A batch the target already holds (a crash came between its commit and ours) was seen by
+    // readers: process_batch answers it as applied, never as superseded.
+    BatchSink& into = sink(*config_.find_target(resource.target));
+    std::optional<AppliedCounts> in_target;
     if (i < first_to_apply) {
-      if (auto st = finish_batch(resource, b, sink(*config_.find_target(resource.target)).kind(),
-                                 "superseded", {}, std::nullopt, std::nullopt);
+      auto found = into.find_applied(resource, b.batch_id);
+      if (!found) {
+        note_error(summary, resource.id, found.error().rejection.message);
+        return;
+      }
+      in_target = *found;
+    }
+    if (i < first_to_apply && !in_target) {
+      if (auto st =
+              finish_batch(resource, b, into.kind(), "superseded", {}, std::nullopt, std::nullopt);
           !st) {
         note_error(summary, resource.id, st.error().message);
         return;

@@ -219,6 +219,24 @@ class AgentSyncTest(unittest.TestCase):
         self.assertEqual(receipt["counts"], {"rows": 2, "deleted": 0})
         self.assertEqual(len(self.agent.rows()), 2)
 
+    def test_a_batch_found_in_the_target_is_answered_applied_even_behind_a_newer_full_one(self):
+        batch = self.exchange.publish_table(R, csv=INCREMENTAL_CSV.replace("D,3,,,,\n", ""),
+                                            mode="incremental")
+        receipts_dir = self.exchange.root / "receipts"
+        shutil.rmtree(receipts_dir, ignore_errors=True)
+        receipts_dir.write_text("not a directory")
+        self.assertSynced(self.agent.sync(), 1)
+        shutil.rmtree(self.agent.state)  # a crash right after the target's commit
+        receipts_dir.unlink()
+        full = self.exchange.publish_table(R, csv=FULL_CSV, mode="full")
+        self.assertSynced(self.agent.sync())
+        # Readers saw the batch: the platform must not be told it was skipped.
+        receipt = self.exchange.receipt(batch)
+        self.assertEqual(receipt["status"], "applied")
+        self.assertEqual(receipt["counts"], {"rows": 2, "deleted": 0})
+        self.assertEqual(self.exchange.receipt(full)["status"], "applied")
+        self.assertEqual(len(self.agent.rows()), 3)
+
     def test_a_receipt_refused_with_409_is_shown_and_not_resent(self):
         batch = self.exchange.publish_table(R, csv=FULL_CSV, mode="full")
         manifest = self.exchange.manifest(batch)
