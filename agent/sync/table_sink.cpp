@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "adapters/base/clock.h"
+#include "adapters/base/digest.h"
 #include "agent/sync/folder_sink.h"
 
 namespace fep {
@@ -57,10 +58,36 @@ bool has_column(const std::vector<std::string>& columns, const std::string& name
   });
 }
 
+odbc::DbExpected<std::optional<std::string>> lookup_schema(odbc::Connection& connection,
+                                                           const sql::Dialect& dialect) {
+  if (dialect.db_schema()) return dialect.db_schema();
+  const auto query = dialect.current_schema_query();
+  if (!query) return std::optional<std::string>();
+  RollbackGuard end_read(&connection);
+  auto stmt = connection.prepare(*query);
+  if (!stmt) return Unexpected{stmt.error()};
+  if (auto st = (*stmt)->execute({}); !st) return Unexpected{st.error()};
+  auto row = (*stmt)->fetch();
+  if (!row) return Unexpected{row.error()};
+  if (!*row) return std::optional<std::string>();
+  auto name = (*stmt)->get_text(0);
+  if (!name) return Unexpected{name.error()};
+  return *name;
+}
+
 }  // namespace
 
 TableSink::TableSink(const TargetConfig& target) : target_(target) {}
 TableSink::~TableSink() = default;
+
+std::string TableSink::work_table_name(std::string_view prefix, const std::string& table) {
+  constexpr size_t kMaxName = 63;
+  if (prefix.size() + table.size() <= kMaxName) return std::string(prefix) + table;
+  Sha256 hash;
+  hash.update(table);
+  const std::string tag = "_" + hash.hex_digest().substr(0, 8);
+  return std::string(prefix) + table.substr(0, kMaxName - prefix.size() - tag.size()) + tag;
+}
 
 std::string TableSink::local_table_name(const TargetConfig& target, const ResourceConfig& resource,
                                         const std::string& manifest_table) {
@@ -126,6 +153,13 @@ Expected<void, ApplyFailure> TableSink::ensure_connected() {
     if (auto st = (*conn)->execute(sql); !st)
       return Unexpected{
           retry_later("target " + target_.name + ": session setup: " + st.error().message)};
+  // Catalog lookups stay in the schema the tables go in: the target's, else the connection's
+  // own. Without one, a table of the same name in any other schema would be taken for ours.
+  auto schema = lookup_schema(**conn, **dialect);
+  if (!schema)
+    return Unexpected{
+        retry_later("target " + target_.name + ": current schema: " + schema.error().message)};
+  lookup_schema_ = std::move(schema).value();
   connection_ = std::move(conn).value();
   dialect_ = std::move(dialect).value();
   return {};
@@ -201,26 +235,32 @@ Expected<std::optional<TableSink::Registration>, ApplyFailure> TableSink::regist
   return std::optional<Registration>(std::move(out));
 }
 
-Expected<void, ApplyFailure> TableSink::record(const Manifest& manifest,
-                                               const sql::TableSchema& schema,
-                                               const AppliedCounts& counts) {
-  const std::string now = rfc3339_now();
+Expected<void, ApplyFailure> TableSink::register_table(const std::string& resource_id,
+                                                       const sql::TableSchema& schema) {
   auto registry_delete = connection_->prepare(dialect_->delete_schema_registry());
   auto registry_insert = connection_->prepare(dialect_->insert_schema_registry());
-  auto bookkeeping = connection_->prepare(dialect_->insert_bookkeeping());
-  for (auto* stmt : {&registry_delete, &registry_insert, &bookkeeping})
-    if (!*stmt) return Unexpected{database_failure("recording the batch", stmt->error())};
-  const std::string json = schema_to_json(schema);
-  const std::string seq = std::to_string(manifest.seq), rows = std::to_string(counts.rows),
-                    deleted = std::to_string(counts.deleted);
+  for (auto* stmt : {&registry_delete, &registry_insert})
+    if (!*stmt) return Unexpected{database_failure("recording the schema", stmt->error())};
   using odbc::Param;
   if (auto st = (*registry_delete)->execute({Param::text(schema.name)}); !st)
     return Unexpected{database_failure("recording the schema", st.error())};
   if (auto st = (*registry_insert)
-                    ->execute({Param::text(schema.name), Param::text(manifest.resource_id),
-                               Param::text(json), Param::text(now)});
+                    ->execute({Param::text(schema.name), Param::text(resource_id),
+                               Param::text(schema_to_json(schema)), Param::text(rfc3339_now())});
       !st)
     return Unexpected{database_failure("recording the schema", st.error())};
+  return {};
+}
+
+Expected<void, ApplyFailure> TableSink::record(const Manifest& manifest,
+                                               const sql::TableSchema& schema,
+                                               const AppliedCounts& counts) {
+  if (auto st = register_table(manifest.resource_id, schema); !st) return st;
+  auto bookkeeping = connection_->prepare(dialect_->insert_bookkeeping());
+  if (!bookkeeping) return Unexpected{database_failure("recording the batch", bookkeeping.error())};
+  const std::string seq = std::to_string(manifest.seq), rows = std::to_string(counts.rows),
+                    deleted = std::to_string(counts.deleted), now = rfc3339_now();
+  using odbc::Param;
   if (auto st = (*bookkeeping)
                     ->execute({Param::text(manifest.batch_id), Param::text(manifest.resource_id),
                                Param::text(seq), Param::text(rows), Param::text(deleted),
@@ -300,7 +340,7 @@ Expected<AppliedCounts, ApplyFailure> TableSink::apply_once(const Manifest& mani
       break;
     case SchemaPlan::Action::rebuild:
       if (staged) {
-        into.name = "_fep_new_" + wanted.name.substr(0, 40);
+        into.name = work_table_name("_fep_new_", wanted.name);
         auto stale = connection_->table_exists(lookup_schema_, into.name);
         if (stale && *stale) ddl.push_back(dialect_->drop_table(into.name));
       } else {
@@ -318,6 +358,13 @@ Expected<AppliedCounts, ApplyFailure> TableSink::apply_once(const Manifest& mani
   RollbackGuard guard(connection_.get());
   for (const auto& sql : ddl)
     if (auto st = run("preparing table " + wanted.name, sql); !st) return Unexpected{st.error()};
+  // A table created by DDL that commits by itself stays if the batch fails: register it as this
+  // resource's at once, or the next attempt would take it for a table of someone else's.
+  if (early_ddl && plan->action == SchemaPlan::Action::create) {
+    if (auto st = register_table(manifest.resource_id, wanted); !st) return Unexpected{st.error()};
+    if (auto st = connection_->commit(); !st)
+      return Unexpected{database_failure("commit", st.error())};
+  }
   auto counts = load_rows(manifest, payload, into);
   if (!counts) return counts;
   if (!staged)
@@ -329,7 +376,7 @@ Expected<AppliedCounts, ApplyFailure> TableSink::apply_once(const Manifest& mani
 
   // The staging table is loaded and committed: swap it in, then record the batch. A crash in
   // between loads the full batch again on restart, which gives the same table.
-  const std::string old = "_fep_old_" + wanted.name.substr(0, 40);
+  const std::string old = work_table_name("_fep_old_", wanted.name);
   auto stale_old = connection_->table_exists(lookup_schema_, old);
   if (stale_old && *stale_old)
     if (auto st = run("rebuilding " + wanted.name, dialect_->drop_table(old)); !st)

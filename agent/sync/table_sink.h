@@ -38,6 +38,10 @@ class TableSink final : public BatchSink {
   // or the manifest's name.
   static std::string local_table_name(const TargetConfig& target, const ResourceConfig& resource,
                                       const std::string& manifest_table);
+  // A working table of `table` (`prefix` _fep_new_ or _fep_old_): the whole name when it fits in
+  // 63 characters, else its start and 8 hex digits of its SHA-256, so that two tables never
+  // share one.
+  static std::string work_table_name(std::string_view prefix, const std::string& table);
 
  private:
   Expected<void, ApplyFailure> ensure_connected();
@@ -53,6 +57,9 @@ class TableSink final : public BatchSink {
   };
   Expected<std::optional<Registration>, ApplyFailure> registration(const std::string& table);
   Expected<void, ApplyFailure> run(const std::string& what, const std::string& sql);
+  // Records `schema` as the table's and `resource_id` as its owner (_fep_tables).
+  Expected<void, ApplyFailure> register_table(const std::string& resource_id,
+                                              const sql::TableSchema& schema);
   Expected<void, ApplyFailure> record(const Manifest& manifest, const sql::TableSchema& schema,
                                       const AppliedCounts& counts);
   // Streams the payload's rows into `into` inside the open transaction.

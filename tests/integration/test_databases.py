@@ -313,6 +313,21 @@ class DatabaseSuite:
         self.assertEqual(receipt["error"]["code"], "CONSTRAINT_VIOLATION")
         self.assertRegex(receipt["error"]["message"], r"line")
 
+    def test_a_table_left_by_a_failed_first_batch_is_still_the_resources(self):
+        # MySQL and DM commit CREATE TABLE at once: the empty table outlives the failed batch.
+        bad = self.exchange.publish_table(R, schema=ENT_SCHEMA, csv="id,name\n1,a\nx,b\n",
+                                          mode="full")
+        proc = self.agent.sync()
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(self.exchange.receipt(bad)["error"]["code"], "PAYLOAD_INVALID")
+        proc = self.agent.run("unblock", R)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        good = self.exchange.publish_table(R, schema=ENT_SCHEMA, csv="id,name\n1,a\n2,b\n",
+                                           mode="full")
+        self.sync()
+        self.assertEqual(self.exchange.receipt(good)["status"], "applied")
+        self.assertEqual(self.db.select("ent", ["id", "name"]), [["1", "a"], ["2", "b"]])
+
     def hold_table_lock(self, table):
         """Another program's session holding an exclusive lock on `table` until the returned
         function is called."""
@@ -384,6 +399,23 @@ class PostgresTest(DatabaseSuite, unittest.TestCase):
         self.assertEqual(self.db.rows("SELECT id, name FROM ods.scjg_ent"), [["1", "a"]])
         self.assertEqual(self.db.rows("SELECT count(*) FROM ods._fep_batches"), [["1"]])
 
+
+    def test_tables_of_the_same_name_in_other_schemas_are_not_ours(self):
+        # Someone else's table of the same name, in the schema the connection would search first.
+        self.db.rows('CREATE TABLE public.ent (other text); CREATE SCHEMA ods')
+        agent = self.make_agent("ods", target_extra="    schema: ods\n")
+        batch = self.exchange.publish_table(R, schema=ENT_SCHEMA, csv="id,name\n1,a\n",
+                                            mode="full")
+        self.sync(agent)
+        self.assertEqual(self.exchange.receipt(batch)["status"], "applied")
+        self.assertEqual(self.db.rows("SELECT id, name FROM ods.ent"), [["1", "a"]])
+        self.assertEqual(self.db.rows("SELECT count(*) FROM public.ent"), [["0"]])
+        # Without a schema, the connection's own (public) is where tables are looked for.
+        self.db.rows("CREATE SCHEMA elsewhere; CREATE TABLE elsewhere._fep_batches (x int)")
+        other = self.make_agent("public")
+        self.exchange.publish_table(R, schema=ENT_SCHEMA, csv="id,name\n1,a\n", mode="full")
+        proc = self.sync(other, code=1)
+        self.assertIn("exists but fep-agent did not create it", proc.stderr)
 
     def test_read_only_database_pauses_the_resource_without_a_receipt(self):
         batch = self.exchange.publish_table(R, schema=ENT_SCHEMA, csv="id,name\n1,a\n",

@@ -70,6 +70,18 @@ struct Fixture {
 
 }  // namespace
 
+TEST_CASE("working tables of two long names that share their start are two tables") {
+  const std::string a = std::string(50, 'a') + "_2025";
+  const std::string b = std::string(50, 'a') + "_2026";
+  CHECK(TableSink::work_table_name("_fep_new_", "ent") == "_fep_new_ent");
+  CHECK(TableSink::work_table_name("_fep_new_", a).size() == 63);
+  CHECK(TableSink::work_table_name("_fep_new_", a).starts_with("_fep_new_aaaa"));
+  CHECK(TableSink::work_table_name("_fep_new_", a) != TableSink::work_table_name("_fep_new_", b));
+  CHECK(TableSink::work_table_name("_fep_old_", a) == TableSink::work_table_name("_fep_old_", a));
+  const std::string fits(54, 'x');  // 9 + 54 = 63: whole
+  CHECK(TableSink::work_table_name("_fep_old_", fits) == "_fep_old_" + fits);
+}
+
 TEST_CASE("full then incremental batches, with the bookkeeping row in the target") {
   Fixture fx;
   TableSink sink(fx.target);
