@@ -95,13 +95,17 @@ std::string error_of(::archive* a) {
 Failure write_failure(::archive* disk, const std::string& path) {
   const int e = archive_errno(disk);
   std::string what = error_of(disk);
+  // libarchive's own messages for those checks, matched whole: its other messages quote the
+  // entry's name, which may well hold ".." or "symlink" (报告..pdf).
+  const bool unsafe = what == "Path contains '..'" || what == "Path is absolute" ||
+                      what.starts_with("Cannot extract through symlink") ||
+                      what.starts_with("Cannot remove intervening symlink");
   // libarchive says "Write failed" and keeps the cause in its errno.
   if (e > 0 && what.find(std::strerror(e)) == std::string::npos)
     what += ": " + std::string(std::strerror(e));
   if (e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO)
     return failure(ExtractError::Kind::unavailable, "cannot write " + path + ": " + what);
-  if (what.find("symlink") != std::string::npos || what.find("..") != std::string::npos ||
-      what.find("bsolute") != std::string::npos)
+  if (unsafe)
     return failure(ExtractError::Kind::unsafe_path, "entry \"" + printable(path) + "\": " + what);
   return failure(ExtractError::Kind::io, "cannot write " + path + ": " + what);
 }
@@ -129,7 +133,8 @@ class Extractor {
                        "an entry name is not valid " +
                            std::string(opt_.format == "zip" ? "UTF-8 or GB18030" : "UTF-8") + ": " +
                            error_of(in_.get()));
-      if (r < ARCHIVE_WARN)
+      // ARCHIVE_RETRY is a damaged header: reading on would skip what it damaged.
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
         return failure(ExtractError::Kind::invalid,
                        "not a readable " + opt_.format + " archive: " + error_of(in_.get()));
       if (first)
@@ -238,6 +243,7 @@ class Extractor {
       return failure(ExtractError::Kind::unsafe_path,
                      "entry \"" + shown + "\" is a file named like the folder itself");
     }
+    if (auto st = check_kind(*path, type == AE_IFDIR); !st) return st;
     if (auto st = make_parents(*path); !st) return st;
 
     // What the entry may bring besides its name, type and data is dropped here.
@@ -270,6 +276,29 @@ class Extractor {
       default:
         return "entry of an unknown type";
     }
+  }
+
+  // A name is a file or a directory, once: an archive that has both for one name, or a file
+  // where the folder keeps a directory (an incremental batch whose `deletes` does not name it),
+  // is inconsistent; which of the two it meant cannot be guessed.
+  Step check_kind(const std::string& path, bool directory) {
+    const auto invalid = [&](const std::string& why) {
+      return failure(ExtractError::Kind::invalid, "entry \"" + printable(path) + "\" " + why);
+    };
+    if (directory && written_.contains(path))
+      return invalid("is a directory, but the archive has a file of that name");
+    if (!directory && dirs_.contains(path))
+      return invalid("is a file, but the archive has a directory of that name or files in it");
+    for (size_t slash = path.find('/'); slash != std::string::npos;
+         slash = path.find('/', slash + 1))
+      if (written_.contains(path.substr(0, slash)))
+        return invalid("is inside \"" + printable(path.substr(0, slash)) +
+                       "\", which the archive has as a file");
+    struct stat st {};
+    if (!directory && ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      return invalid(
+          "is a file, but the folder has a directory of that name that `deletes` does not name");
+    return {};
   }
 
   // Each parent is made here (0777 & ~umask is what libarchive would give it); a file in the
@@ -337,6 +366,7 @@ class Extractor {
     }
     if (auto st = finish(path); !st) return st;
     result_.files.push_back({path, size, hash.hex_digest()});
+    written_.insert(path);
     return {};
   }
 
@@ -352,7 +382,8 @@ class Extractor {
   ReadArchive in_;
   WriteArchive disk_;
   std::vector<char> buf_;
-  std::set<std::string> dirs_;  // directories known to exist in the staging folder
+  std::set<std::string> dirs_;     // directories known to exist in the staging folder
+  std::set<std::string> written_;  // files this archive wrote
   ExtractResult result_;
 };
 
@@ -387,6 +418,7 @@ Expected<std::string> safe_relative_path(std::string_view name) {
       ((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z')))
     return fail(quoted() + " is an absolute Windows path");
   std::string out;
+  size_t depth = 0;
   size_t start = 0;
   while (start <= name.size()) {
     size_t end = name.find_first_of("/\\", start);
@@ -396,6 +428,9 @@ Expected<std::string> safe_relative_path(std::string_view name) {
     if (part.empty() || part == ".") continue;
     if (part == "..") return fail(quoted() + " has a '..' component");
     if (part.size() > 255) return fail(quoted() + " has a component longer than 255 bytes");
+    // Walking a tree holds a descriptor per level: a deeper one would exhaust them.
+    if (++depth > kMaxPathDepth)
+      return fail(quoted() + " is more than " + std::to_string(kMaxPathDepth) + " levels deep");
     if (!out.empty()) out += '/';
     out += part;
   }

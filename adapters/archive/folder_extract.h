@@ -17,8 +17,9 @@ namespace fep::archive {
 // "./", "." and empty components are dropped and a Windows '\' counts as a separator; the result
 // is "" when the name is the folder itself. An error (the reason, quoting the name) for: not
 // UTF-8, a control character, an absolute or drive-letter path, a ".." component, a component
-// over 255 bytes or a path over 4095.
+// over 255 bytes, more than kMaxPathDepth components or a path over 4095 bytes.
 Expected<std::string> safe_relative_path(std::string_view name);
+inline constexpr size_t kMaxPathDepth = 128;
 
 // Limits against decompression bombs; every one counts bytes as they come out of the
 // decompressor, never the sizes archive headers claim.

@@ -134,6 +134,12 @@ class MysqlDialect final : public Dialect {
   // MySQL reports many conditions as HY000 with a native code.
   odbc::ErrorClass classify(const odbc::DbError& error) const override {
     switch (error.native_error) {
+      case 1030:  // "Got error N from storage engine": 28 is ENOSPC
+        return error.message.find("No space left on device") != std::string::npos
+                   ? odbc::ErrorClass::unavailable
+                   : error.error_class;
+      case 3:     // error writing a file (Errcode: 28, disk full)
+      case 1878:  // a temporary file could not be written
       case 1021:  // disk full
       case 1114:  // table is full
       case 1290:  // --read-only

@@ -131,16 +131,19 @@ class SqliteDialect final : public Dialect {
   }
 
   // SQLITE_FULL (13), SQLITE_IOERR (10: the disk failed a read or write), SQLITE_READONLY (8),
-  // SQLITE_BUSY (5), SQLITE_LOCKED (6) come as HY000 with the (extended) result code as the
-  // native error: the database cannot take writes right now, whatever the batch holds.
+  // SQLITE_CANTOPEN (14: e.g. no journal in a read-only folder), SQLITE_PERM (3), SQLITE_BUSY
+  // (5), SQLITE_LOCKED (6) come as HY000 with the (extended) result code as the native error:
+  // the database cannot take writes right now, whatever the batch holds.
   odbc::ErrorClass classify(const odbc::DbError& error) const override {
     switch (error.native_error & 0xff) {
       case 5:
       case 6:
         return odbc::ErrorClass::retry;
+      case 3:
       case 8:
       case 10:
       case 13:
+      case 14:
         return odbc::ErrorClass::unavailable;
       default:
         return error.error_class;

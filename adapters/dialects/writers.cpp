@@ -132,11 +132,16 @@ class MultiRowWriter final : public TableWriter {
     return {};
   }
 
-  // A failed statement changes nothing, so the group's rows can be tried again one at a time:
-  // the first that fails is the one to name. When none does, the group's error stands.
+  // A statement that failed on a row's value changes nothing, so the group's rows can be tried
+  // again one at a time: the first that fails is the one to name. When none does, the group's
+  // error stands. Other failures (a full disk, a lock, a lost connection) are not about a row,
+  // and SQLite may have rolled the whole transaction back for them: nothing more is run then.
   WriteError locate(Operation& op, const Chunk& rows, size_t first, size_t count,
                     odbc::DbError group_error) {
     if (count == 1) return WriteError{std::move(group_error), first};
+    if (group_error.error_class != odbc::ErrorClass::constraint &&
+        group_error.error_class != odbc::ErrorClass::data)
+      return WriteError{std::move(group_error), std::nullopt};
     auto stmt = statement(op, 1);
     if (!stmt) return WriteError{std::move(group_error), std::nullopt};
     for (size_t r = first; r < first + count; ++r) {

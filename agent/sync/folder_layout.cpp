@@ -84,6 +84,31 @@ Layout layout_of(const TargetConfig& target, const ResourceConfig& resource) {
   return {(target.path / rel).parent_path(), rel.filename().string()};
 }
 
+Status check_no_links(const fs::path& root, const Layout& layout) {
+  std::vector<fs::path> folders;
+  fs::path folder = root;
+  for (const auto& part : layout.parent.lexically_relative(root)) {
+    if (part == ".") continue;
+    folder /= part;
+    folders.push_back(folder);
+  }
+  folders.push_back(layout.versions());
+  for (const auto& path : folders) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;  // created later, as a real directory
+      return fail(errno_text("cannot look at " + path.string()));
+    }
+    if (S_ISLNK(st.st_mode))
+      return fail(path.string() +
+                  " is a symbolic link; fep-agent writes only into real directories: move it "
+                  "away and the resource resumes");
+    if (!S_ISDIR(st.st_mode))
+      return fail(path.string() + " is not a directory; move it away and the resource resumes");
+  }
+  return {};
+}
+
 Expected<Current> current_version(const Layout& layout) {
   struct stat st {};
   if (::lstat(layout.link().c_str(), &st) != 0) {
@@ -189,6 +214,9 @@ Status write_listing(const Layout& layout, const std::string& batch_id, const Li
 }
 
 Status publish(const Layout& layout, const std::string& batch_id) {
+  // The version's rename into the versions folder first reaches the disk: a link that survives
+  // a power cut must not name a version that did not.
+  if (auto st = fsync_dir(layout.versions()); !st) return st;
   const auto tmp = layout.parent / ("." + layout.name + ".link~");
   std::error_code ec;
   fs::remove(tmp, ec);  // a leftover of a crash between the two calls below

@@ -50,6 +50,11 @@ struct Layout {
 // The resource's `path`, else its id, below the target's path.
 Layout layout_of(const TargetConfig& target, const ResourceConfig& resource);
 
+// Every folder between the target's path and the link, and the versions folder, must be a real
+// directory where it exists: a symbolic link planted there by another local user would take
+// the agent's writes and deletions elsewhere. Says which one is not.
+Status check_no_links(const std::filesystem::path& root, const Layout& layout);
+
 struct ListedFile {
   uint64_t size = 0;
   std::string sha256;
@@ -97,8 +102,8 @@ Expected<Listing> read_listing(const Layout& layout, const std::string& batch_id
 Status write_record(const Layout& layout, const VersionRecord& record);
 Status write_listing(const Layout& layout, const std::string& batch_id, const Listing& listing);
 
-// Points the link at `batch_id`'s version: a new symlink renamed over the old one (rename(2) is
-// atomic), then the parent folder fsynced.
+// Points the link at `batch_id`'s version: the versions folder fsynced (the version's rename),
+// a new symlink renamed over the old one (rename(2) is atomic), then the parent folder fsynced.
 Status publish(const Layout& layout, const std::string& batch_id);
 
 }  // namespace fep::folder

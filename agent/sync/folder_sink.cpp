@@ -315,6 +315,8 @@ Applied FolderSink::apply(const Manifest& m, const fs::path& payload,
 
   // The folder as it is now.
   const Layout layout = folder::layout_of(target_, resource);
+  if (auto st = folder::check_no_links(target_.path, layout); !st)
+    return Unexpected{target_unavailable(st.error().message)};
   {
     std::error_code ec;
     fs::create_directories(layout.parent, ec);

@@ -245,6 +245,40 @@ class FolderTest(unittest.TestCase):
         self.assertIn("not enough free disk space", status["last_error"])
         self.assertFalse(self.agent.folder.exists())
 
+    def test_links_planted_in_the_folder_path_are_not_followed(self):
+        # Another local user who can write in the target's folder plants links there: the agent
+        # must neither write through them nor delete what they point at.
+        elsewhere = self.tmp / "elsewhere"
+        elsewhere.mkdir()
+        (elsewhere / "state.db").write_bytes(b"precious")
+        (elsewhere / "B-OLD").mkdir()
+        self.agent.root.mkdir(parents=True)
+        self.agent.versions.symlink_to(elsewhere)
+        batch = self.exchange.publish_folder(R, files=FIRST, mode="full")
+        proc = self.agent.sync()
+        self.assertSynced(proc, 1)
+        self.assertIsNone(self.exchange.receipt(batch))
+        status = self.resource_status()
+        self.assertEqual(status["state"], "paused")
+        self.assertIn(f"{self.agent.versions} is a symbolic link", status["last_error"])
+        self.assertEqual(sorted(p.name for p in elsewhere.iterdir()), ["B-OLD", "state.db"])
+
+        # Moved away, the resource resumes.
+        self.agent.versions.unlink()
+        self.assertSynced(self.agent.sync())
+        self.assertEqual(self.agent.contents(), FIRST)
+
+        # A link as a folder on the way to the resource's folder.
+        head = self.agent.config.read_text(encoding="utf-8").replace("path: parcels",
+                                                                     "path: land/parcels")
+        self.agent.config.write_text(head, encoding="utf-8")
+        (self.agent.root / "land").symlink_to(elsewhere)
+        self.exchange.publish_folder(R, files=FIRST, mode="full")
+        proc = self.agent.sync()
+        self.assertSynced(proc, 1)
+        self.assertIn(f"{self.agent.root / 'land'} is a symbolic link", proc.stderr)
+        self.assertEqual(sorted(p.name for p in elsewhere.iterdir()), ["B-OLD", "state.db"])
+
     # --- Chinese names --------------------------------------------------------------------
 
     def check_chinese(self, payload, names):
@@ -292,6 +326,22 @@ class FolderTest(unittest.TestCase):
         self.assertIn("权属证明".encode("gbk"), bsd_payload.read_bytes())
         self.check_chinese(bsd_payload, ["附件/权属证明.txt"])
 
+    def test_a_damaged_header_after_the_first_entry_is_an_invalid_payload(self):
+        self.publish_first()
+        payload = self.tmp / "damaged.tar"
+        write_tar(payload, [("a.txt", b"1234"), ("b.txt", b"5678")], mode="w")
+        data = bytearray(payload.read_bytes())
+        second = 1024  # the first entry: a header block and a data block
+        self.assertEqual(bytes(data[second:second + 5]), b"b.txt")
+        data[second + 148:second + 156] = b"0000000\0"  # its header checksum, now wrong
+        payload.write_bytes(bytes(data))
+        batch = self.exchange.publish_folder(R, payload_file=payload, format="tar",
+                                             compression="none", mode="incremental",
+                                             file_count=2, byte_count=8)
+        message = self.assertRejected(batch, "PAYLOAD_INVALID", self.agent.sync())
+        self.assertIn("not a readable tar archive", message)
+        self.assertEqual(self.agent.contents(), FIRST)
+
     # --- malicious archives ---------------------------------------------------------------
 
     def reject_case(self, members, code, fmt="tar", mode="w:gz", compression="gzip",
@@ -315,6 +365,24 @@ class FolderTest(unittest.TestCase):
         self.assertEqual(self.agent.contents(), FIRST, "the published folder is unchanged")
         self.assertEqual(os.readlink(self.agent.folder).split("/")[0], ".parcels.versions")
         return message
+
+    def test_a_name_that_is_both_a_file_and_a_directory_is_an_invalid_payload(self):
+        message = self.reject_case([("d", b"1234"), ("d/x", b"5678")], "PAYLOAD_INVALID",
+                                   file_count=2, byte_count=8)
+        self.assertIn('"d/x" is inside "d", which the archive has as a file', message)
+
+    def test_a_directory_then_a_file_of_its_name_is_an_invalid_payload(self):
+        message = self.reject_case([tar_member("d/", kind=tarfile.DIRTYPE), ("d", b"1234"),
+                                    ("d/x", b"5678")], "PAYLOAD_INVALID", file_count=2,
+                                   byte_count=8)
+        self.assertIn('"d" is a file, but the archive has a directory of that name', message)
+
+    def test_a_file_over_a_directory_the_deletes_do_not_name_is_an_invalid_payload(self):
+        # FIRST has the directory docs/; this incremental batch neither deletes it nor is
+        # allowed to guess that it meant to.
+        message = self.reject_case([("docs", b"1234")], "PAYLOAD_INVALID")
+        self.assertIn("the folder has a directory of that name that `deletes` does not name",
+                      message)
 
     def test_path_traversal_dot_dot(self):
         evil = Path("/tmp") / f"fep-evil-{uuid.uuid4().hex}.txt"

@@ -150,6 +150,10 @@ TEST_CASE("safe_relative_path keeps names inside the folder") {
   std::string deep;
   for (int i = 0; i < 20; ++i) deep += std::string(250, 'd') + "/";
   CHECK_FALSE(safe_relative_path(deep).ok());
+  std::string levels;
+  for (size_t i = 0; i < kMaxPathDepth; ++i) levels += "a/";
+  CHECK(safe_relative_path(levels + "f").error().message.find("levels deep") != std::string::npos);
+  CHECK(safe_relative_path(levels).ok());  // 128 levels (the last a directory)
 }
 
 TEST_CASE("ratio_allowance has a floor and does not overflow") {

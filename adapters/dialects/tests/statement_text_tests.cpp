@@ -66,7 +66,7 @@ TEST_CASE("KingbaseES speaks the PostgreSQL dialect") {
   CHECK(kb->session_setup(std::chrono::seconds(60)) == pg->session_setup(std::chrono::seconds(60)));
 }
 
-TEST_CASE("MySQL and MariaDB bound statements in the session; their timeouts are retried") {
+TEST_CASE("statement time limits in MySQL sessions; what MySQL and SQLite native codes mean") {
   using std::chrono::seconds;
   auto mariadb = make_dialect("mysql", "`", std::nullopt, "MySQL", "10.11.6-MariaDB").value();
   auto setup = mariadb->session_setup(seconds(90));
@@ -84,12 +84,27 @@ TEST_CASE("MySQL and MariaDB bound statements in the session; their timeouts are
   CHECK(is_mariadb("MariaDB", ""));
   CHECK(!is_mariadb("MySQL", "08.00.0035"));
 
-  for (int native : {1205, 1969, 3024}) {
+  using fep::odbc::ErrorClass;
+  auto classify = [](const Dialect& d, int native, std::string message = "") {
     fep::odbc::DbError e;
-    e.sqlstate = "HY018";
+    e.sqlstate = "HY000";
     e.native_error = native;
-    CHECK(mariadb->classify(e) == fep::odbc::ErrorClass::timeout);
-  }
+    e.message = std::move(message);
+    return d.classify(e);
+  };
+  for (int native : {1205, 1969, 3024}) CHECK(classify(*mariadb, native) == ErrorClass::timeout);
+  // Full disks, whichever way the server says it.
+  for (int native : {3, 1021, 1114, 1878})
+    CHECK(classify(*mariadb, native) == ErrorClass::unavailable);
+  CHECK(classify(*mariadb, 1030,
+                 "Got error 28 \"No space left on device\" from storage engine InnoDB") ==
+        ErrorClass::unavailable);
+  CHECK(classify(*mariadb, 1030, "Got error 168 from storage engine") == ErrorClass::statement);
+
+  auto sqlite = dialect("sqlite");
+  for (int native : {3, 8, 10, 13, 14, 266 /* SQLITE_IOERR_READ */})
+    CHECK(classify(*sqlite, native) == ErrorClass::unavailable);
+  for (int native : {5, 6}) CHECK(classify(*sqlite, native) == ErrorClass::retry);
 }
 
 TEST_CASE("MySQL: backquotes, utf8mb4 with a binary collation, key types, ON DUPLICATE KEY") {
