@@ -122,7 +122,7 @@ class Connection {
 // Connects with `connection_string`; a `password`, when given, is appended as PWD={...}
 // and never appears in an error message. Every statement of the connection gets
 // `query_timeout` (SQL_ATTR_QUERY_TIMEOUT; 0: none) where the driver supports it; a statement
-// that runs longer fails with a `retry` error.
+// that runs longer fails with a `timeout` error.
 DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_string,
                                                 const std::optional<std::string>& password,
                                                 std::chrono::seconds query_timeout = {});

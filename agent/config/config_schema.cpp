@@ -98,15 +98,14 @@ constexpr KeySpec kOdbcTargetKeys[] = {
      "32 characters; the prefixed name must stay within 63 characters (checked by check-config "
      "when the resource sets `table`, else the resource pauses when a batch comes)."},
     {"statement_timeout", duration, false, "30m",
-     "Longest time one statement may run (whole seconds, at most 24h): a chunk of rows, a table's "
-     "DDL, the "
-     "swap of a full load. One that runs longer is cancelled, rolled back and the batch tried "
-     "again "
-     "on the next run (no receipt meanwhile), so that a lock held by another program or a stalled "
-     "server does not hold the "
-     "target for ever. PostgreSQL, KingbaseES and DM through the driver's query timeout; "
-     "MariaDB as max_statement_time and lock_wait_timeout, MySQL as lock_wait_timeout; SQLite "
-     "waits for locks by its driver's own busy timeout instead."},
+     "Longest time one statement may run (whole seconds, at most 24h): a chunk of rows, a "
+     "table's DDL, the swap of a full load. Where the database enforces it, one that runs longer "
+     "is cancelled, rolled back and the batch tried again on the next run (no receipt "
+     "meanwhile), so that a lock held by another program does not hold the target for ever. "
+     "PostgreSQL, KingbaseES and DM through the driver's query timeout; MariaDB as "
+     "max_statement_time and lock_wait_timeout; MySQL only as lock_wait_timeout (it has no "
+     "limit for statements that write); SQLite waits for locks by its driver's own busy "
+     "timeout instead."},
     {"allow_driver_path", boolean, false, "false",
      "Let `connection` name the driver by its library file (`Driver=/opt/dmdbms/bin/"
      "libdodbc.so`). Without it, a Driver= value holding a '/' or ending in .so (or .so.N) is "

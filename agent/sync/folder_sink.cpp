@@ -257,6 +257,9 @@ class FolderSink final : public BatchSink {
   Expected<std::optional<AppliedCounts>, ApplyFailure> find_applied(
       const ResourceConfig& resource, const std::string& batch_id) override {
     const Layout layout = folder::layout_of(target_, resource);
+    // Records read through a planted link would answer for a batch that was never applied.
+    if (auto st = folder::check_no_links(target_.path, layout); !st)
+      return Unexpected{target_unavailable(st.error().message)};
     auto current = folder::current_version(layout);
     if (!current) return Unexpected{retry_later(current.error().message)};
     if (current->state != Current::State::managed) return std::optional<AppliedCounts>{};

@@ -51,6 +51,13 @@ void SyncRunner::note_error(SyncSummary& summary, const std::string& resource_id
   record_error(store_, summary, resource_id, message);
 }
 
+void SyncRunner::note_target_trouble(SyncSummary& summary, const std::string& resource_id,
+                                     const ApplyFailure& failure) {
+  note_error(summary, resource_id, failure.rejection.message);
+  if (failure.kind == ApplyFailure::Kind::unavailable)
+    (void)store_.set_resource_state(resource_id, store::kPaused, failure.rejection.message);
+}
+
 std::filesystem::path SyncRunner::spool_path(const std::string& batch_id) const {
   return config_.state_dir / "spool" / (batch_id + ".payload");
 }
@@ -205,29 +212,27 @@ void SyncRunner::sync_resource(const ResourceConfig& resource, SyncSummary& summ
       note_error(summary, resource.id, st.error().message);
       return;
     }
-    // A batch the target already holds (a crash came between its commit and ours) was seen by
-    // readers: process_batch answers it as applied, never as superseded.
-    BatchSink& into = sink(*config_.find_target(resource.target));
-    std::optional<AppliedCounts> in_target;
     if (i < first_to_apply) {
+      // A batch the target already holds (a crash came between its commit and ours) was seen
+      // by readers: process_batch below answers it as applied, never as superseded.
+      BatchSink& into = sink(*config_.find_target(resource.target));
       auto found = into.find_applied(resource, b.batch_id);
       if (!found) {
-        note_error(summary, resource.id, found.error().rejection.message);
+        note_target_trouble(summary, resource.id, found.error());
         return;
       }
-      in_target = *found;
-    }
-    if (i < first_to_apply && !in_target) {
-      if (auto st =
-              finish_batch(resource, b, into.kind(), "superseded", {}, std::nullopt, std::nullopt);
-          !st) {
-        note_error(summary, resource.id, st.error().message);
-        return;
+      if (!*found) {
+        if (auto st = finish_batch(resource, b, into.kind(), "superseded", {}, std::nullopt,
+                                   std::nullopt);
+            !st) {
+          note_error(summary, resource.id, st.error().message);
+          return;
+        }
+        std::error_code ec;  // an earlier run's prefetch may have left its payload
+        std::filesystem::remove(spool_path(b.batch_id), ec);
+        ++summary.superseded;
+        continue;
       }
-      std::error_code ec;  // an earlier run's prefetch may have left its payload
-      std::filesystem::remove(spool_path(b.batch_id), ec);
-      ++summary.superseded;
-      continue;
     }
     const BatchListing* next = i + 1 < batches.size() ? &batches[i + 1] : nullptr;
     auto result = process_batch(resource, b, next, summary);
@@ -318,12 +323,8 @@ SyncRunner::BatchResult SyncRunner::process_batch(const ResourceConfig& resource
                                            std::string(to_string(into_kind))},
         std::nullopt);
 
-  // The target could not answer or take the batch now: nothing of it was applied. A database
-  // that cannot take writes (disk full, read-only) pauses the resource until it can.
   auto target_trouble = [&](const ApplyFailure& failure) {
-    note_error(summary, resource.id, failure.rejection.message);
-    if (failure.kind == ApplyFailure::Kind::unavailable)
-      (void)store_.set_resource_state(resource.id, store::kPaused, failure.rejection.message);
+    note_target_trouble(summary, resource.id, failure);
     return BatchResult::stop;
   };
   // After a crash between the target's commit and ours, the target already has the batch.

@@ -54,6 +54,10 @@ class SyncRunner {
                       const std::optional<Rejection>& error);
   BatchSink& sink(const TargetConfig& target);
   void note_error(SyncSummary& summary, const std::string& resource_id, const std::string& message);
+  // The target could not answer or take a batch now: nothing of it was applied. A target that
+  // cannot take writes (disk full, read-only, a planted link) pauses the resource until it can.
+  void note_target_trouble(SyncSummary& summary, const std::string& resource_id,
+                           const ApplyFailure& failure);
   std::filesystem::path spool_path(const std::string& batch_id) const;
 
   const Config& config_;
