@@ -156,6 +156,22 @@ TEST_CASE("safe_relative_path keeps names inside the folder") {
   CHECK(safe_relative_path(levels).ok());  // 128 levels (the last a directory)
 }
 
+TEST_CASE("a zip listing more entries than max_entries is refused before it is read") {
+  Tmp t;
+  std::vector<Entry> entries;
+  for (int i = 0; i < 6; ++i) entries.emplace_back("f" + std::to_string(i), "x");
+  const auto zip = t.archive(entries, "zip", "none");
+  auto options = Tmp::options(zip, 6, 6, "zip", "none");
+  options.limits.max_entries = 5;
+  auto r = extract_folder(zip, t.dest(), options);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ExtractError::Kind::too_large);
+  CHECK(r.error().message ==
+        "the zip's central directory lists 6 entries, more than 5 (max_entries)");
+  options.limits.max_entries = 6;
+  CHECK(extract_folder(zip, t.dest(), options).ok());
+}
+
 TEST_CASE("ratio_allowance has a floor and does not overflow") {
   CHECK(ratio_allowance(100, 200) == kRatioGraceBytes);
   CHECK(ratio_allowance(1ULL << 30, 200) == 200ULL << 30);

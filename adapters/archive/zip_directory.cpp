@@ -1,0 +1,69 @@
+#include "adapters/archive/zip_directory.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace fep::archive {
+namespace {
+
+constexpr size_t kEndRecord = 22;       // end of central directory, without its comment
+constexpr size_t kMaxComment = 0xffff;  // the comment that may follow it
+constexpr size_t kZip64Locator = 20;    // just before the end record
+constexpr size_t kZip64End = 56;
+
+uint64_t little_endian(const unsigned char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+bool read_at(int fd, unsigned char* buf, size_t size, uint64_t offset) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, buf + done, size - done, static_cast<off_t>(offset + done));
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<uint64_t> zip_entry_count(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kEndRecord)) return std::nullopt;
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+  const size_t tail_size =
+      static_cast<size_t>(std::min<uint64_t>(file_size, kEndRecord + kMaxComment));
+  std::string tail(tail_size, '\0');
+  auto* t = reinterpret_cast<unsigned char*>(tail.data());
+  if (!read_at(fd, t, tail_size, file_size - tail_size)) return std::nullopt;
+
+  // The last signature whose comment length reaches exactly to the end of the file.
+  for (size_t pos = tail_size - kEndRecord + 1; pos-- > 0;) {
+    if (std::memcmp(t + pos, "PK\x05\x06", 4) != 0) continue;
+    if (pos + kEndRecord + little_endian(t + pos + 20, 2) != tail_size) continue;
+    const uint64_t entries = little_endian(t + pos + 10, 2);
+    if (entries != 0xffff) return entries;
+    // Zip64: the locator just before the end record names the Zip64 end record.
+    const uint64_t end_at = file_size - tail_size + pos;
+    if (end_at < kZip64Locator) return std::nullopt;
+    unsigned char locator[kZip64Locator];
+    if (!read_at(fd, locator, sizeof locator, end_at - kZip64Locator) ||
+        std::memcmp(locator, "PK\x06\x07", 4) != 0)
+      return entries;
+    unsigned char zip64[kZip64End];
+    const uint64_t zip64_at = little_endian(locator + 8, 8);
+    if (zip64_at > file_size - kZip64End || !read_at(fd, zip64, sizeof zip64, zip64_at) ||
+        std::memcmp(zip64, "PK\x06\x06", 4) != 0)
+      return std::nullopt;
+    return little_endian(zip64 + 32, 8);
+  }
+  return std::nullopt;
+}
+
+}  // namespace fep::archive
