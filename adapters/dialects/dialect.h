@@ -97,6 +97,9 @@ class Dialect {
   virtual std::vector<std::string> session_setup(std::chrono::seconds /*statement_timeout*/) const {
     return {};
   }
+  // Whether session_setup bounds statements itself; otherwise the connection's ODBC query
+  // timeout does.
+  virtual bool session_bounds_statements() const { return false; }
   // Asks for the schema unqualified names land in, when the target names none: catalog
   // lookups then search only there. nullopt: the database has no such notion here.
   virtual std::optional<std::string> current_schema_query() const { return std::nullopt; }

@@ -111,6 +111,7 @@ class MysqlDialect final : public Dialect {
     return insert(schema) + " ON DUPLICATE KEY UPDATE " + updates;
   }
 
+  bool session_bounds_statements() const override { return true; }
   std::vector<std::string> session_setup(std::chrono::seconds statement_timeout) const override {
     std::vector<std::string> setup = {
         // Refuse rather than truncate or zero a value the column cannot hold.

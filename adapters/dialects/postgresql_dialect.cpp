@@ -84,11 +84,17 @@ class PostgresDialect : public Dialect {
     return insert(schema) + on_conflict(schema);
   }
 
-  // psqlODBC applies SQL_ATTR_QUERY_TIMEOUT as the server's statement_timeout.
-  std::vector<std::string> session_setup(std::chrono::seconds) const override {
+  std::vector<std::string> session_setup(std::chrono::seconds statement_timeout) const override {
     // timestamptz keeps its instant either way; UTC makes what readers see the same everywhere.
-    return {"SET TIME ZONE 'UTC'"};
+    std::vector<std::string> setup = {"SET TIME ZONE 'UTC'"};
+    // The server's own limit, lock waits included. (psqlODBC's SQL_ATTR_QUERY_TIMEOUT sets the
+    // same around each statement, and leaks memory when one is cancelled.)
+    if (statement_timeout.count() > 0)
+      setup.push_back("SET statement_timeout = " +
+                      std::to_string(std::chrono::milliseconds(statement_timeout).count()));
+    return setup;
   }
+  bool session_bounds_statements() const override { return true; }
 
   std::unique_ptr<TableWriter> writer(odbc::Connection& connection,
                                       const TableSchema& schema) const override;

@@ -86,6 +86,10 @@ class OdbcConnection final : public Connection {
         quote_(std::move(quote)),
         catalog_(std::move(catalog)) {}
 
+  void set_query_timeout(std::chrono::seconds timeout) override {
+    session_->query_timeout_seconds = static_cast<SQLULEN>(std::max<int64_t>(timeout.count(), 0));
+  }
+
   std::string dbms_name() const override { return dbms_; }
   std::string dbms_version() const override { return version_; }
   std::string identifier_quote() const override { return quote_; }
@@ -194,8 +198,7 @@ class OdbcConnection final : public Connection {
 }  // namespace
 
 DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_string,
-                                                const std::optional<std::string>& password,
-                                                std::chrono::seconds query_timeout) {
+                                                const std::optional<std::string>& password) {
   if (auto key = forbidden_key(connection_string))
     return Unexpected{own_error("the connection string key " + *key +
                                 " is not allowed: it makes ODBC read, write or load files")};
@@ -209,8 +212,6 @@ DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_st
     return Unexpected{own_error("the connection string is too long")};
 
   auto session = std::make_shared<Session>();
-  session->query_timeout_seconds =
-      static_cast<SQLULEN>(std::max<int64_t>(query_timeout.count(), 0));
   SQLHENV env = SQL_NULL_HENV;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env)))
     return Unexpected{own_error("cannot allocate an ODBC environment handle")};

@@ -110,6 +110,9 @@ class Connection {
 
   virtual DbExpected<void> execute(const std::string& sql) = 0;
   virtual DbExpected<std::unique_ptr<Statement>> prepare(const std::string& sql) = 0;
+  // Statements made from now on get `timeout` as SQL_ATTR_QUERY_TIMEOUT (0: none) where the
+  // driver supports it; one that runs longer fails with a `timeout` error.
+  virtual void set_query_timeout(std::chrono::seconds timeout) = 0;
 
   // Catalog questions answered by the driver (SQLTables, SQLColumns), not by SQL text; without
   // a schema, every schema the connection sees is searched.
@@ -120,11 +123,8 @@ class Connection {
 };
 
 // Connects with `connection_string`; a `password`, when given, is appended as PWD={...}
-// and never appears in an error message. Every statement of the connection gets
-// `query_timeout` (SQL_ATTR_QUERY_TIMEOUT; 0: none) where the driver supports it; a statement
-// that runs longer fails with a `timeout` error.
+// and never appears in an error message.
 DbExpected<std::unique_ptr<Connection>> connect(const std::string& connection_string,
-                                                const std::optional<std::string>& password,
-                                                std::chrono::seconds query_timeout = {});
+                                                const std::optional<std::string>& password);
 
 }  // namespace fep::odbc

@@ -27,8 +27,7 @@ DbExpected<StmtHandle> alloc_statement(const Session& session) {
     return Unexpected{
         diagnose(SQL_HANDLE_DBC, session.dbc.get(), rc, "SQLAllocHandle(STMT)", session.sqlite)};
   StmtHandle stmt(h);
-  // Drivers without query timeouts answer 01S02 (value changed) or HYC00 and run without one;
-  // their dialects bound statements in the session instead (Dialect::session_setup).
+  // Drivers without query timeouts answer 01S02 (value changed) or HYC00 and run without one.
   if (session.query_timeout_seconds > 0)
     (void)SQLSetStmtAttr(h, SQL_ATTR_QUERY_TIMEOUT,
                          reinterpret_cast<SQLPOINTER>(session.query_timeout_seconds), 0);

@@ -111,6 +111,7 @@ int run_skip(const Config& config, const std::string& resource, const std::strin
         held.error_message.value_or("") + " (skipped by the operator: " + reason + ")"};
     auto outcome = make_outcome(config.node.id, resource, {held.batch_id, held.seq, {}, {}},
                                 kind_of(config, resource), "rejected", {}, sha, why);
+    outcome.only_from_state = "failed";  // not if a `retry` sent it to a sync meanwhile
     if (auto st = store->record_outcome(outcome); !st) return complain(st.error().message);
     std::error_code ec;
     std::filesystem::remove(spool, ec);
@@ -130,8 +131,9 @@ int run_resync(const Config& config, const std::string& resource) {
   std::cout << resource
             << ": no incremental batch is applied until the next full batch, which replaces the "
                "local contents\n";
-  int rc = run_sync_now(config, resource);
-  return rc == 2 ? 0 : rc;  // waiting for the full batch is what was asked for
+  // Waiting for the full batch is `paused`, not blocked: 2 means something blocks it anew (a
+  // batch that was being applied meanwhile, or the full batch itself).
+  return run_sync_now(config, resource);
 }
 
 }  // namespace fep::app

@@ -11,12 +11,17 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace fep::daemon {
 namespace {
 
 constexpr size_t kMaxRequest = 4096;
+// An answer carries a sync summary: one error line per resource, and progress per batch.
+constexpr size_t kMaxReply = 64 << 20;
+// A client has this long to send its request line.
+constexpr int kRequestTimeoutMs = 10'000;
 
 bool fill_address(const std::filesystem::path& path, sockaddr_un& addr) {
   const std::string p = path.string();
@@ -38,16 +43,29 @@ bool write_all(int fd, const std::string& data) {
   return true;
 }
 
-// Reads up to a newline (or EOF); false on error or an oversized line.
-bool read_line(int fd, std::string& out) {
-  char buf[512];
+// Reads up to a newline (or EOF); false on error, a line longer than `max`, `timeout_ms`
+// (-1: none) passing without one, or `wake_fd` becoming readable (the server stops).
+bool read_line(int fd, std::string& out, size_t max, int timeout_ms = -1, int wake_fd = -1) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  char buf[4096];
   while (out.find('\n') == std::string::npos) {
+    int wait = -1;
+    if (timeout_ms >= 0) {
+      wait = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  deadline - std::chrono::steady_clock::now())
+                                  .count());
+      if (wait <= 0) return false;
+    }
+    pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    const int ready = ::poll(fds, wake_fd >= 0 ? 2 : 1, wait);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0 || (wake_fd >= 0 && fds[1].revents)) return false;
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return false;
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
-    if (out.size() > kMaxRequest && out.find('\n') == std::string::npos) return false;
+    if (out.size() > max && out.find('\n') == std::string::npos) return false;
   }
   if (auto nl = out.find('\n'); nl != std::string::npos) out.resize(nl);
   return true;
@@ -152,8 +170,12 @@ void ControlServer::answer(int client) {
     write_all(client, "{\"error\": \"permission denied\"}\n");
     return;
   }
+  // A client that sends nothing, or reads nothing, neither holds its thread for ever nor the
+  // daemon's stop.
+  const timeval send_timeout{kRequestTimeoutMs / 1000, 0};
+  ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
   std::string request;
-  if (!read_line(client, request)) return;
+  if (!read_line(client, request, kMaxRequest, kRequestTimeoutMs, wake_pipe_[0])) return;
   write_all(client, handler_(request) + "\n");
 }
 
@@ -167,7 +189,7 @@ std::optional<std::string> control_request(const std::filesystem::path& path,
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
       write_all(fd, request + "\n")) {
     std::string line;
-    if (read_line(fd, line)) reply = line;
+    if (read_line(fd, line, kMaxReply)) reply = line;
   }
   ::close(fd);
   return reply;

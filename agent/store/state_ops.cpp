@@ -118,6 +118,7 @@ Status StateStore::skipped(const std::string& resource_id, const std::string& ba
       "WHERE resource_id = ? AND state = 'blocked'",
       {now, batch_id, resource_id});
   if (!st) return st;
+  if (db_.changes() == 0) return fail(resource_id + " is not blocked (any more): nothing skipped");
   st = db_.run(
       "INSERT INTO events (at, level, resource_id, batch_id, message) VALUES (?, 'warn', ?, ?, ?)",
       {now, resource_id, batch_id,

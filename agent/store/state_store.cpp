@@ -87,18 +87,27 @@ Expected<int> StateStore::schema_version() {
 }
 
 Status StateStore::migrate() {
-  auto version = schema_version();
-  if (!version) return Unexpected{version.error()};
-  if (*version > kLatest)
-    return fail("state database schema version " + std::to_string(*version) +
+  auto newer = [](int version) {
+    return fail("state database schema version " + std::to_string(version) +
                 " is newer than this agent supports (" + std::to_string(kLatest) +
                 "): was it written by a newer fep-agent?");
-  for (int v = *version; v < kLatest; ++v) {
+  };
+  auto version = schema_version();
+  if (!version) return Unexpected{version.error()};
+  if (*version > kLatest) return newer(*version);
+  while (*version < kLatest) {
     Transaction tx(db_);
     if (!tx.begun()) return tx.begun();
+    // Read again under the write lock: a command started beside the daemon may have migrated
+    // the database between the first read and this transaction.
+    version = schema_version();
+    if (!version) return Unexpected{version.error()};
+    if (*version >= kLatest) return *version > kLatest ? newer(*version) : Status{};
+    const int v = *version;
     if (auto st = db_.exec(std::string(kMigrations[v])); !st) return st;
     if (auto st = db_.exec("PRAGMA user_version = " + std::to_string(v + 1)); !st) return st;
     if (auto st = tx.commit(); !st) return st;
+    *version = v + 1;
   }
   return {};
 }
@@ -224,6 +233,10 @@ Status StateStore::record_outcome(const BatchOutcome& o) {
   if (!tx.begun()) return tx.begun();
   auto existing = batch(o.batch_id);
   if (!existing) return Unexpected{existing.error()};
+  if (o.only_from_state && (!*existing || (*existing)->state != *o.only_from_state))
+    return fail("batch " + o.batch_id + " is no longer " + *o.only_from_state +
+                (*existing ? " (now " + (*existing)->state + ")" : std::string()) +
+                ": nothing recorded");
   if (*existing && ((*existing)->state == "applied" || (*existing)->state == "rejected" ||
                     (*existing)->state == "superseded"))
     return {};
@@ -298,19 +311,22 @@ Expected<std::vector<OutboxEntry>> StateStore::outbox(std::optional<std::string_
   return out;
 }
 
-Status StateStore::receipt_delivered(const std::string& receipt_id, long http_status) {
+Expected<bool> StateStore::receipt_delivered(const std::string& receipt_id, long http_status) {
   Transaction tx(db_);
-  if (!tx.begun()) return tx.begun();
+  if (!tx.begun()) return Unexpected{tx.begun().error()};
   auto st = db_.run(
       "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, "
-      "last_http_status = ?, last_error = NULL, updated_at = ? WHERE receipt_id = ?",
+      "last_http_status = ?, last_error = NULL, updated_at = ? "
+      "WHERE receipt_id = ? AND state = 'pending'",
       {int64_t{http_status}, rfc3339_now(), receipt_id});
-  if (!st) return st;
-  if (db_.changes() > 0) {
+  if (!st) return Unexpected{st.error()};
+  const bool recorded = db_.changes() > 0;
+  if (recorded) {
     st = audit_receipt(db_, "receipt.accepted", receipt_id, {{"http_status", http_status}});
-    if (!st) return st;
+    if (!st) return Unexpected{st.error()};
   }
-  return tx.commit();
+  if (auto done = tx.commit(); !done) return Unexpected{done.error()};
+  return recorded;
 }
 
 Status StateStore::receipt_refused(const std::string& receipt_id, long http_status,

@@ -66,6 +66,9 @@ struct BatchOutcome {
   std::string outcome_at;
   std::string receipt_id;
   std::string receipt_body;  // the exact JSON posted, every time
+  // When set, the outcome is recorded only if the batch is in this state (an operator's skip
+  // of a held batch: a `retry` meanwhile may have sent it to a sync); an error otherwise.
+  std::optional<std::string> only_from_state;
 };
 
 struct OutboxEntry {
@@ -194,7 +197,9 @@ class StateStore {
   Status record_outcome(const BatchOutcome& outcome);
 
   Expected<std::vector<OutboxEntry>> outbox(std::optional<std::string_view> state);
-  Status receipt_delivered(const std::string& receipt_id, long http_status);
+  // Records the platform's acceptance of a pending receipt; false when it was recorded already
+  // (two threads posted the same receipt: the platform takes a receipt_id once).
+  Expected<bool> receipt_delivered(const std::string& receipt_id, long http_status);
   Status receipt_refused(const std::string& receipt_id, long http_status, const std::string& why);
   Status receipt_attempt_failed(const std::string& receipt_id, const std::string& why);
 

@@ -41,8 +41,8 @@ void ReceiptOutbox::deliver(SyncSummary& summary) {
       }
       auto answer = exchange_.post_receipt(entry.receipt_id, entry.body);
       if (answer) {
-        (void)store_.receipt_delivered(entry.receipt_id, answer->http_status);
-        ++summary.receipts_delivered;
+        auto recorded = store_.receipt_delivered(entry.receipt_id, answer->http_status);
+        if (recorded && *recorded) ++summary.receipts_delivered;
         break;
       }
       const auto& e = answer.error();

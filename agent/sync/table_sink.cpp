@@ -129,7 +129,7 @@ Expected<void, ApplyFailure> TableSink::ensure_connected() {
     reconnect_ = false;
   }
   if (connection_) return {};
-  auto conn = odbc::connect(target_.connection, target_.password, target_.statement_timeout);
+  auto conn = odbc::connect(target_.connection, target_.password);
   if (!conn)
     return Unexpected{
         retry_later("target " + target_.name + ": cannot connect: " + conn.error().message)};
@@ -153,6 +153,13 @@ Expected<void, ApplyFailure> TableSink::ensure_connected() {
     if (auto st = (*conn)->execute(sql); !st)
       return Unexpected{
           retry_later("target " + target_.name + ": session setup: " + st.error().message)};
+  // With autocommit off the settings open a transaction, and PostgreSQL undoes a SET that is
+  // rolled back (as the next read's guard would): commit them.
+  if (auto st = (*conn)->commit(); !st)
+    return Unexpected{
+        retry_later("target " + target_.name + ": session setup: " + st.error().message)};
+  if (!(*dialect)->session_bounds_statements())
+    (*conn)->set_query_timeout(target_.statement_timeout);
   // Catalog lookups stay in the schema the tables go in: the target's, else the connection's
   // own. Without one, a table of the same name in any other schema would be taken for ours.
   auto schema = lookup_schema(**conn, **dialect);

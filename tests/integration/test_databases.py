@@ -371,12 +371,13 @@ class DatabaseSuite:
                                              mode="incremental")
         proc = agent.sync()
         self.assertNotEqual(proc.returncode, 0, proc.stderr)
-        self.assertRegex(proc.stderr, "statement timeout|max_statement_time|lock wait timeout",
-                         proc.stderr)
+        self.assertRegex(proc.stderr,
+                         "(?i)statement timeout|max_statement_time|lock wait timeout")
         self.assertIsNone(self.exchange.receipt(second))  # not rejected: nothing said yet
         status = agent.status()["resources"][0]
         self.assertEqual(status["state"], "error")  # tried again on the next run
-        self.assertRegex(status["last_error"], "statement timeout|max_statement_time")
+        self.assertRegex(status["last_error"],
+                         "(?i)statement timeout|max_statement_time|lock wait timeout")
 
         release()
         self.sync(agent)

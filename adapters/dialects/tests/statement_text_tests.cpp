@@ -64,6 +64,10 @@ TEST_CASE("KingbaseES speaks the PostgreSQL dialect") {
   CHECK(kb->create_table(kEnt) == pg->create_table(kEnt));
   CHECK(kb->upsert(kEnt) == pg->upsert(kEnt));
   CHECK(kb->session_setup(std::chrono::seconds(60)) == pg->session_setup(std::chrono::seconds(60)));
+  const auto setup = pg->session_setup(std::chrono::seconds(90));
+  CHECK(std::count(setup.begin(), setup.end(), "SET statement_timeout = 90000") == 1);
+  CHECK(pg->session_bounds_statements());
+  CHECK_FALSE(dialect("dm")->session_bounds_statements());  // the ODBC query timeout
 }
 
 TEST_CASE("statement time limits in MySQL sessions; what MySQL and SQLite native codes mean") {

@@ -1,6 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <memory>
+#include <thread>
 
 #include "adapters/base/clock.h"
 #include "agent/daemon/control_socket.h"
@@ -23,6 +31,29 @@ TEST_CASE("a control request gets the handler's one-line answer") {
   }
   CHECK_FALSE(std::filesystem::exists(path));              // removed on stop
   CHECK_FALSE(control_request(path, "sync").has_value());  // no daemon: nothing answers
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a long answer arrives whole, and a silent client does not hold up the stop") {
+  auto dir = std::filesystem::temp_directory_path() / ("fep-ctl-" + new_uuid().substr(0, 8));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "control.sock";
+  const std::string big(200'000, 'x');  // a sync summary of many resources' errors
+  auto server = std::make_unique<ControlServer>();
+  REQUIRE(server->start(path, [&](const std::string&) { return big; }).ok());
+  CHECK(control_request(path, "sync") == big);
+
+  // A client that connects and never sends its line.
+  const int silent = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  REQUIRE(::connect(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // accepted, reading
+  const auto start = std::chrono::steady_clock::now();
+  server.reset();  // stop()
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  ::close(silent);
   std::filesystem::remove_all(dir);
 }
 

@@ -36,7 +36,7 @@ void populate(const TempDir& dir) {
     const std::string id = "B-" + std::to_string(i);
     REQUIRE(store->record_listed({id, "R-1", i, "incremental", "", std::nullopt}).ok());
     REQUIRE(store->record_outcome(outcome(id, i, "applied")).ok());
-    REQUIRE(store->receipt_delivered("rcpt-" + id, 201).ok());
+    REQUIRE(store->receipt_delivered("rcpt-" + id, 201).value());
   }
   REQUIRE(store->audit({"batch.verified", "agent", "R-1", "B-3", R"({"sha256":"ab12"})"}).ok());
   REQUIRE(store->audit({"config.reload", "agent", std::nullopt, std::nullopt, "{}"}).ok());

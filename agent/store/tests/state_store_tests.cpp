@@ -110,13 +110,16 @@ TEST_CASE("receipts move from pending to delivered or refused") {
   REQUIRE(store.record_outcome(a).ok());
   REQUIRE(store.record_outcome(b).ok());
   REQUIRE(store.receipt_attempt_failed(a.receipt_id, "connection refused").ok());
-  REQUIRE(store.receipt_delivered(a.receipt_id, 201).ok());
+  CHECK(store.receipt_delivered(a.receipt_id, 201).value());
+  // Another thread posted the same receipt meanwhile and is answered 200: recorded once.
+  CHECK_FALSE(store.receipt_delivered(a.receipt_id, 200).value());
   REQUIRE(store.receipt_refused(b.receipt_id, 409, "a different receipt is held").ok());
 
   auto all = store.outbox(std::nullopt);
   REQUIRE(all->size() == 2);
   CHECK((*all)[0].state == "delivered");
   CHECK((*all)[0].attempts == 2);
+  CHECK((*all)[0].last_http_status == 201);
   CHECK((*all)[1].state == "refused");
   CHECK((*all)[1].last_http_status == 409);
   CHECK(store.outbox("pending")->empty());
@@ -220,4 +223,24 @@ TEST_CASE("a schema 2 database gets its batch totals from the batches it holds")
   auto [totals, sums] = totals_and_sums(dir.db());
   CHECK(totals == sums);
   CHECK(totals == "R-1 applied 2 8 2 10\nR-1 listed 1 0 0 0\n");
+}
+
+TEST_CASE("a skip records nothing once the held batch is no longer held") {
+  TempDir dir;
+  auto store = open_with_resource(dir);
+  REQUIRE(store.record_listed({"B-1", "R-1", 1, "full", "", {}}).ok());
+  REQUIRE(store.hold_batch("B-1", "R-1", "TARGET_ERROR", "disk refused").ok());
+  // Another operator's `retry` sends it to a sync before this skip records its receipt.
+  REQUIRE(store.retry("R-1", "other").ok());
+  auto skip = outcome("B-1", 1, "rejected");
+  skip.only_from_state = "failed";
+  auto st = store.record_outcome(skip);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message == "batch B-1 is no longer failed (now listed): nothing recorded");
+  CHECK((*store.batch("B-1"))->state == "listed");
+  CHECK(store.outbox(std::nullopt)->empty());
+  // And the resource is not blocked: the skip itself is refused, not logged.
+  auto skipped = store.skipped("R-1", "B-1", "no longer needed", "tester");
+  REQUIRE_FALSE(skipped.ok());
+  CHECK(skipped.error().message == "R-1 is not blocked (any more): nothing skipped");
 }
