@@ -102,7 +102,8 @@ constexpr KeySpec kOdbcTargetKeys[] = {
      "table's DDL, the swap of a full load. Where the database enforces it, one that runs longer "
      "is cancelled, rolled back and the batch tried again on the next run (no receipt "
      "meanwhile), so that a lock held by another program does not hold the target for ever. "
-     "PostgreSQL, KingbaseES and DM through the driver's query timeout; MariaDB as "
+     "PostgreSQL and KingbaseES as the session's statement_timeout; DM through the driver's "
+     "query timeout; MariaDB as "
      "max_statement_time and lock_wait_timeout; MySQL only as lock_wait_timeout (it has no "
      "limit for statements that write); SQLite waits for locks by its driver's own busy "
      "timeout instead."},
