@@ -180,11 +180,11 @@ class Extractor {
     // libarchive reads a zip's whole central directory into memory before the first entry:
     // count it from the end record first, so that millions of entries cost nothing.
     if (opt_.format == "zip")
-      if (auto entries = zip_entry_count(fd_); entries && *entries > opt_.limits.max_entries)
+      if (auto entries = zip_entry_count(fd_, opt_.limits.max_entries);
+          entries && *entries > opt_.limits.max_entries)
         return failure(ExtractError::Kind::too_large,
-                       "the zip's central directory lists " + std::to_string(*entries) +
-                           " entries, more than " + std::to_string(opt_.limits.max_entries) +
-                           " (max_entries)");
+                       "the zip's central directory holds more than " +
+                           std::to_string(opt_.limits.max_entries) + " entries (max_entries)");
 
     // Never owners, permissions from the archive, ACLs, xattrs or file flags; no path through
     // a symlink, no "..", no absolute path; replace a file by unlinking it (it may be a hard

@@ -14,6 +14,7 @@ constexpr size_t kEndRecord = 22;       // end of central directory, without its
 constexpr size_t kMaxComment = 0xffff;  // the comment that may follow it
 constexpr size_t kZip64Locator = 20;    // just before the end record
 constexpr size_t kZip64End = 56;
+constexpr size_t kDirectoryHeader = 46;  // a central directory header, without its names
 
 uint64_t little_endian(const unsigned char* p, int bytes) {
   uint64_t v = 0;
@@ -31,39 +32,52 @@ bool read_at(int fd, unsigned char* buf, size_t size, uint64_t offset) {
   return true;
 }
 
-}  // namespace
-
-std::optional<uint64_t> zip_entry_count(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kEndRecord)) return std::nullopt;
-  const auto file_size = static_cast<uint64_t>(st.st_size);
+// Where the central directory starts, from the end record; nullopt without one. Like
+// libarchive, the last end record signature counts, whatever follows it.
+std::optional<uint64_t> directory_offset(int fd, uint64_t file_size) {
+  if (file_size < kEndRecord) return std::nullopt;
   const size_t tail_size =
       static_cast<size_t>(std::min<uint64_t>(file_size, kEndRecord + kMaxComment));
   std::string tail(tail_size, '\0');
   auto* t = reinterpret_cast<unsigned char*>(tail.data());
   if (!read_at(fd, t, tail_size, file_size - tail_size)) return std::nullopt;
-
-  // The last signature whose comment length reaches exactly to the end of the file.
   for (size_t pos = tail_size - kEndRecord + 1; pos-- > 0;) {
     if (std::memcmp(t + pos, "PK\x05\x06", 4) != 0) continue;
-    if (pos + kEndRecord + little_endian(t + pos + 20, 2) != tail_size) continue;
-    const uint64_t entries = little_endian(t + pos + 10, 2);
-    if (entries != 0xffff) return entries;
+    const uint64_t offset = little_endian(t + pos + 16, 4);
+    if (offset != 0xffffffff) return offset;
     // Zip64: the locator just before the end record names the Zip64 end record.
     const uint64_t end_at = file_size - tail_size + pos;
-    if (end_at < kZip64Locator) return std::nullopt;
     unsigned char locator[kZip64Locator];
-    if (!read_at(fd, locator, sizeof locator, end_at - kZip64Locator) ||
-        std::memcmp(locator, "PK\x06\x07", 4) != 0)
-      return entries;
     unsigned char zip64[kZip64End];
+    if (end_at < kZip64Locator || !read_at(fd, locator, sizeof locator, end_at - kZip64Locator) ||
+        std::memcmp(locator, "PK\x06\x07", 4) != 0)
+      return std::nullopt;
     const uint64_t zip64_at = little_endian(locator + 8, 8);
     if (zip64_at > file_size - kZip64End || !read_at(fd, zip64, sizeof zip64, zip64_at) ||
         std::memcmp(zip64, "PK\x06\x06", 4) != 0)
       return std::nullopt;
-    return little_endian(zip64 + 32, 8);
+    return little_endian(zip64 + 48, 8);
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<uint64_t> zip_entry_count(int fd, uint64_t stop_after) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+  auto offset = directory_offset(fd, file_size);
+  if (!offset) return std::nullopt;
+  uint64_t count = 0;
+  unsigned char header[kDirectoryHeader];
+  while (count <= stop_after && *offset <= file_size - std::min(file_size, kDirectoryHeader) &&
+         read_at(fd, header, sizeof header, *offset) && std::memcmp(header, "PK\x01\x02", 4) == 0) {
+    ++count;
+    *offset += kDirectoryHeader + little_endian(header + 28, 2) + little_endian(header + 30, 2) +
+               little_endian(header + 32, 2);
+  }
+  return count;
 }
 
 }  // namespace fep::archive

@@ -1,5 +1,5 @@
-// What a zip file's end-of-central-directory record says, read before libarchive reads the
-// central directory itself (which it keeps whole in memory).
+// How many entries a zip file's central directory holds, counted before libarchive reads that
+// directory (it keeps it whole in memory).
 #pragma once
 
 #include <cstdint>
@@ -7,9 +7,10 @@
 
 namespace fep::archive {
 
-// The number of entries the central directory of the zip file open at `fd` lists, from its end
-// record (the Zip64 one when the classic field is saturated); nullopt when there is none to
-// read (not a zip, or damaged: libarchive then says why).
-std::optional<uint64_t> zip_entry_count(int fd);
+// The central directory headers of the zip file open at `fd`, counted from where its end record
+// (Zip64 aware) says the directory starts, up to `stop_after` + 1 at most: the way libarchive
+// reads them, whatever count the end record claims. nullopt when the file has no end record
+// (not a zip, or damaged: libarchive then says why).
+std::optional<uint64_t> zip_entry_count(int fd, uint64_t stop_after);
 
 }  // namespace fep::archive

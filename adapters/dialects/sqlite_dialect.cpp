@@ -90,7 +90,7 @@ class SqliteDialect final : public Dialect {
         [this, schema](size_t rows) { return insert_rows(schema, rows); },
         [this, schema](size_t rows) { return upsert_rows(schema, rows); },
         [this, schema](size_t rows) { return delete_rows(schema, rows); }};
-    return make_multi_row_writer(connection, schema, std::move(statements), kMaxParams);
+    return make_multi_row_writer(*this, connection, schema, std::move(statements), kMaxParams);
   }
 
   // INSERT INTO t (c1, ...) VALUES (?, ...), (?, ...), ... for `rows` rows.

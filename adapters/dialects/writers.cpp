@@ -74,9 +74,10 @@ void row_params(const Chunk& rows, size_t first, size_t count, std::vector<odbc:
 
 class MultiRowWriter final : public TableWriter {
  public:
-  MultiRowWriter(odbc::Connection& connection, const TableSchema& schema,
+  MultiRowWriter(const Dialect& dialect, odbc::Connection& connection, const TableSchema& schema,
                  MultiRowStatements statements, size_t max_params)
-      : connection_(connection),
+      : dialect_(dialect),
+        connection_(connection),
         insert_(std::move(statements.insert), schema.columns.size()),
         upsert_(std::move(statements.upsert), schema.columns.size()),
         remove_(std::move(statements.remove), schema.primary_key.size()),
@@ -139,9 +140,17 @@ class MultiRowWriter final : public TableWriter {
   WriteError locate(Operation& op, const Chunk& rows, size_t first, size_t count,
                     odbc::DbError group_error) {
     if (count == 1) return WriteError{std::move(group_error), first};
-    if (group_error.error_class != odbc::ErrorClass::constraint &&
-        group_error.error_class != odbc::ErrorClass::data)
-      return WriteError{std::move(group_error), std::nullopt};
+    switch (dialect_.classify(group_error)) {
+      case odbc::ErrorClass::constraint:
+      case odbc::ErrorClass::data:
+      case odbc::ErrorClass::statement:
+        break;
+      case odbc::ErrorClass::reconnect:
+      case odbc::ErrorClass::retry:
+      case odbc::ErrorClass::timeout:
+      case odbc::ErrorClass::unavailable:
+        return WriteError{std::move(group_error), std::nullopt};
+    }
     auto stmt = statement(op, 1);
     if (!stmt) return WriteError{std::move(group_error), std::nullopt};
     for (size_t r = first; r < first + count; ++r) {
@@ -152,6 +161,7 @@ class MultiRowWriter final : public TableWriter {
     return WriteError{std::move(group_error), std::nullopt};
   }
 
+  const Dialect& dialect_;
   odbc::Connection& connection_;
   Operation insert_, upsert_, remove_;
   size_t max_params_;
@@ -160,11 +170,13 @@ class MultiRowWriter final : public TableWriter {
 
 }  // namespace
 
-std::unique_ptr<TableWriter> make_multi_row_writer(odbc::Connection& connection,
+std::unique_ptr<TableWriter> make_multi_row_writer(const Dialect& dialect,
+                                                   odbc::Connection& connection,
                                                    const TableSchema& schema,
                                                    MultiRowStatements statements,
                                                    size_t max_params) {
-  return std::make_unique<MultiRowWriter>(connection, schema, std::move(statements), max_params);
+  return std::make_unique<MultiRowWriter>(dialect, connection, schema, std::move(statements),
+                                          max_params);
 }
 
 std::unique_ptr<TableWriter> make_array_writer(const Dialect& dialect, odbc::Connection& connection,

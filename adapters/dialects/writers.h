@@ -23,8 +23,10 @@ struct MultiRowStatements {
 // One execution per group of rows, with every value of the group bound as its own parameter
 // (`max_params` at most per statement): for drivers that prepare the statement again on every
 // execution, which then costs once per group instead of once per row. When a group fails, its
-// rows are tried one by one to name the failing row.
-std::unique_ptr<TableWriter> make_multi_row_writer(odbc::Connection& connection,
+// rows are tried one by one to name the failing row, when `dialect` says the failure is about the
+// data.
+std::unique_ptr<TableWriter> make_multi_row_writer(const Dialect& dialect,
+                                                   odbc::Connection& connection,
                                                    const TableSchema& schema,
                                                    MultiRowStatements statements,
                                                    size_t max_params);

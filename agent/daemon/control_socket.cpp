@@ -10,9 +10,11 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 namespace fep::daemon {
 namespace {
@@ -32,11 +34,41 @@ bool fill_address(const std::filesystem::path& path, sockaddr_un& addr) {
   return true;
 }
 
-bool write_all(int fd, const std::string& data) {
+// Milliseconds left until `deadline`, at least 0; -1 (no limit) without one.
+int remaining_ms(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (!deadline) return -1;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      *deadline - std::chrono::steady_clock::now());
+  return static_cast<int>(std::max<int64_t>(left.count(), 0));
+}
+
+// Waits until `fd` is ready for `events`; false when `deadline` passes first or `wake_fd`
+// (-1: none) becomes readable (the server stops).
+bool wait_ready(int fd, short events, std::optional<std::chrono::steady_clock::time_point> deadline,
+                int wake_fd) {
+  for (;;) {
+    const int wait = remaining_ms(deadline);
+    if (wait == 0) return false;
+    pollfd fds[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
+    const int ready = ::poll(fds, wake_fd >= 0 ? 2 : 1, wait);
+    if (ready < 0 && errno == EINTR) continue;
+    return ready > 0 && !(wake_fd >= 0 && fds[1].revents);
+  }
+}
+
+std::optional<std::chrono::steady_clock::time_point> deadline_in(int timeout_ms) {
+  if (timeout_ms < 0) return std::nullopt;
+  return std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+}
+
+// Sends all of `data` within `timeout_ms` (-1: no limit), unless `wake_fd` becomes readable.
+bool write_all(int fd, const std::string& data, int timeout_ms = -1, int wake_fd = -1) {
+  const auto deadline = deadline_in(timeout_ms);
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
+    if (!wait_ready(fd, POLLOUT, deadline, wake_fd)) return false;
+    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) return false;
     done += static_cast<size_t>(n);
   }
@@ -46,20 +78,10 @@ bool write_all(int fd, const std::string& data) {
 // Reads up to a newline (or EOF); false on error, a line longer than `max`, `timeout_ms`
 // (-1: none) passing without one, or `wake_fd` becoming readable (the server stops).
 bool read_line(int fd, std::string& out, size_t max, int timeout_ms = -1, int wake_fd = -1) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const auto deadline = deadline_in(timeout_ms);
   char buf[4096];
   while (out.find('\n') == std::string::npos) {
-    int wait = -1;
-    if (timeout_ms >= 0) {
-      wait = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  deadline - std::chrono::steady_clock::now())
-                                  .count());
-      if (wait <= 0) return false;
-    }
-    pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    const int ready = ::poll(fds, wake_fd >= 0 ? 2 : 1, wait);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0 || (wake_fd >= 0 && fds[1].revents)) return false;
+    if (!wait_ready(fd, POLLIN, deadline, wake_fd)) return false;
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return false;
@@ -147,7 +169,7 @@ void ControlServer::serve() {
       return true;
     });
     if (clients_.size() >= kMaxClients) {
-      write_all(client, "{\"error\": \"too many requests at once\"}\n");
+      write_all(client, "{\"error\": \"too many requests at once\"}\n", 1000);
       ::close(client);
       continue;
     }
@@ -167,16 +189,14 @@ void ControlServer::answer(int client) {
   if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ||
       (peer.uid != 0 && peer.uid != ::geteuid())) {
     spdlog::warn("control socket: refused a request from uid {}", peer.uid);
-    write_all(client, "{\"error\": \"permission denied\"}\n");
+    write_all(client, "{\"error\": \"permission denied\"}\n", kRequestTimeoutMs, wake_pipe_[0]);
     return;
   }
   // A client that sends nothing, or reads nothing, neither holds its thread for ever nor the
   // daemon's stop.
-  const timeval send_timeout{kRequestTimeoutMs / 1000, 0};
-  ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
   std::string request;
   if (!read_line(client, request, kMaxRequest, kRequestTimeoutMs, wake_pipe_[0])) return;
-  write_all(client, handler_(request) + "\n");
+  write_all(client, handler_(request) + "\n", kRequestTimeoutMs, wake_pipe_[0]);
 }
 
 std::optional<std::string> control_request(const std::filesystem::path& path,

@@ -333,11 +333,14 @@ Status StateStore::receipt_refused(const std::string& receipt_id, long http_stat
                                    const std::string& why) {
   Transaction tx(db_);
   if (!tx.begun()) return tx.begun();
+  // Only a pending receipt: another thread may have had the same one accepted meanwhile.
   auto st = db_.run(
       "UPDATE outbox SET state = 'refused', attempts = attempts + 1, "
-      "last_http_status = ?, last_error = ?, updated_at = ? WHERE receipt_id = ?",
+      "last_http_status = ?, last_error = ?, updated_at = ? "
+      "WHERE receipt_id = ? AND state = 'pending'",
       {int64_t{http_status}, why, rfc3339_now(), receipt_id});
   if (!st) return st;
+  if (db_.changes() == 0) return tx.commit();
   st = db_.run(
       "INSERT INTO events (at, level, resource_id, batch_id, message) "
       "SELECT ?, 'error', resource_id, batch_id, ? FROM outbox WHERE receipt_id = ?",
@@ -356,7 +359,7 @@ Status StateStore::receipt_refused(const std::string& receipt_id, long http_stat
 Status StateStore::receipt_attempt_failed(const std::string& receipt_id, const std::string& why) {
   return db_.run(
       "UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = ? "
-      "WHERE receipt_id = ?",
+      "WHERE receipt_id = ? AND state = 'pending'",
       {why, rfc3339_now(), receipt_id});
 }
 

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include "adapters/base/clock.h"
 #include "agent/daemon/control_socket.h"
@@ -49,7 +48,9 @@ TEST_CASE("a long answer arrives whole, and a silent client does not hold up the
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   REQUIRE(::connect(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // accepted, reading
+  // Connections are accepted in order: once a later request is answered, the silent one has
+  // been accepted and its thread is waiting for the line.
+  CHECK(control_request(path, "status") == big);
   const auto start = std::chrono::steady_clock::now();
   server.reset();  // stop()
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));

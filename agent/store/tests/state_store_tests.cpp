@@ -111,8 +111,11 @@ TEST_CASE("receipts move from pending to delivered or refused") {
   REQUIRE(store.record_outcome(b).ok());
   REQUIRE(store.receipt_attempt_failed(a.receipt_id, "connection refused").ok());
   CHECK(store.receipt_delivered(a.receipt_id, 201).value());
-  // Another thread posted the same receipt meanwhile and is answered 200: recorded once.
+  // Another thread posted the same receipt meanwhile and is answered 200: recorded once; an
+  // error it met on the way changes nothing either.
   CHECK_FALSE(store.receipt_delivered(a.receipt_id, 200).value());
+  REQUIRE(store.receipt_refused(a.receipt_id, 409, "already answered").ok());
+  REQUIRE(store.receipt_attempt_failed(a.receipt_id, "connection reset").ok());
   REQUIRE(store.receipt_refused(b.receipt_id, 409, "a different receipt is held").ok());
 
   auto all = store.outbox(std::nullopt);
