@@ -203,16 +203,21 @@ class AgentSyncTest(unittest.TestCase):
         accepted = [e for e in self.exchange.receipt_log() if e["status"] in (200, 201)]
         self.assertEqual(len(accepted), 1)
 
-    def test_batch_found_in_target_after_state_loss_is_not_applied_twice(self):
+    def applied_then_state_lost(self):
+        """An incremental batch applied whose receipt never left, then the agent's own state
+        lost (as after a crash right after the target's commit). Returns the batch id."""
         batch = self.exchange.publish_table(R, csv=INCREMENTAL_CSV.replace("D,3,,,,\n", ""),
                                             mode="incremental")
         receipts_dir = self.exchange.root / "receipts"
         shutil.rmtree(receipts_dir, ignore_errors=True)
         receipts_dir.write_text("not a directory")
         self.assertSynced(self.agent.sync(), 1)
-        # The agent's own state is gone (as after a crash right after the target's commit).
         shutil.rmtree(self.agent.state)
         receipts_dir.unlink()
+        return batch
+
+    def test_batch_found_in_target_after_state_loss_is_not_applied_twice(self):
+        batch = self.applied_then_state_lost()
         self.assertSynced(self.agent.sync())
         receipt = self.exchange.receipt(batch)
         self.assertEqual(receipt["status"], "applied")
@@ -220,14 +225,7 @@ class AgentSyncTest(unittest.TestCase):
         self.assertEqual(len(self.agent.rows()), 2)
 
     def test_a_batch_found_in_the_target_is_answered_applied_even_behind_a_newer_full_one(self):
-        batch = self.exchange.publish_table(R, csv=INCREMENTAL_CSV.replace("D,3,,,,\n", ""),
-                                            mode="incremental")
-        receipts_dir = self.exchange.root / "receipts"
-        shutil.rmtree(receipts_dir, ignore_errors=True)
-        receipts_dir.write_text("not a directory")
-        self.assertSynced(self.agent.sync(), 1)
-        shutil.rmtree(self.agent.state)  # a crash right after the target's commit
-        receipts_dir.unlink()
+        batch = self.applied_then_state_lost()
         full = self.exchange.publish_table(R, csv=FULL_CSV, mode="full")
         self.assertSynced(self.agent.sync())
         # Readers saw the batch: the platform must not be told it was skipped.
